@@ -1,0 +1,5 @@
+"""`python -m opslib` is the `playbook` command."""
+
+from opslib.cli import main
+
+main(prog_name="playbook")

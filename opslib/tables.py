@@ -1,0 +1,100 @@
+"""Writing canonical tables: contract types, time-sorted, partitioned by month, atomic.
+
+A table with a time column is written as a folder of monthly Parquet parts, each sorted by
+time with modest row groups, so a one-day query reads one part's matching row groups only.
+Every write goes to a temporary name first and is renamed into place, so a reader never sees
+a half-written table.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from opslib.schema import TABLES, table_path
+
+__all__ = ["to_arrow", "write_table", "append_part", "ROW_GROUP_SIZE"]
+
+ROW_GROUP_SIZE = 50_000
+
+
+def to_arrow(name: str, frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """Cast a frame to the contract's Arrow schema, columns in contract order."""
+    schema = TABLES[name].arrow_schema()
+    if isinstance(frame, pd.DataFrame):
+        frame = pa.Table.from_pandas(frame[schema.names], preserve_index=False)
+    return frame.select(schema.names).cast(schema)
+
+
+def _month_parts(name: str, table: pa.Table) -> dict[str, pa.Table]:
+    column = TABLES[name].time_column
+    if column is None or table.num_rows == 0:
+        return {"part-all": table}
+    values = table[column]
+    if pa.types.is_timestamp(values.type):
+        values = pc.cast(values, pa.timestamp("us"))  # UTC wall time: stable month keys
+    months = pc.strftime(values, format="%Y-%m")
+    table = table.append_column("__month", months).sort_by([("__month", "ascending"),
+                                                           (column, "ascending")])
+    parts = {}
+    for month in pc.unique(table["__month"]).to_pylist():
+        label = "undated" if month is None else month
+        mask = pc.is_null(table["__month"]) if month is None else \
+            pc.equal(table["__month"], month)
+        parts[f"part-{label}"] = table.filter(mask).drop_columns(["__month"])
+    return parts
+
+
+def write_table(data_dir: str | Path, name: str, frame: pd.DataFrame | pa.Table) -> Path:
+    """Replace data/tables/<name>.parquet with `frame`, atomically; return its path."""
+    target = table_path(Path(data_dir), name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    staging.mkdir()
+    try:
+        for part, data in _month_parts(name, to_arrow(name, frame)).items():
+            pq.write_table(data, staging / f"{part}.parquet", row_group_size=ROW_GROUP_SIZE)
+        _swap_into_place(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def append_part(data_dir: str | Path, name: str, frame: pd.DataFrame | pa.Table,
+                part: str) -> Path:
+    """Add (or replace) one named part of a folder table, atomically (temp file + rename)."""
+    target = table_path(Path(data_dir), name)
+    target.mkdir(parents=True, exist_ok=True)
+    final = target / f"{part}.parquet"
+    temp = target / f".{part}.parquet.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        pq.write_table(to_arrow(name, frame), temp, row_group_size=ROW_GROUP_SIZE)
+        os.replace(temp, final)
+    finally:
+        temp.unlink(missing_ok=True)
+    return final
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Rename `staging` to `target`, keeping the old table until the new one is in place."""
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    retired = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    os.replace(target, retired)
+    try:
+        os.replace(staging, target)
+    except OSError:
+        os.replace(retired, target)
+        raise
+    if retired.is_dir():
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        retired.unlink(missing_ok=True)

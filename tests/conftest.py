@@ -1,0 +1,40 @@
+"""Shared fixtures: the small demo store, generated once per test session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from opslib.config import Settings
+
+# A fixed last day keeps every test reproducible; the demo's history ends here.
+DEMO_UNTIL = dt.date(2025, 11, 30)
+DEMO_SEED = 11
+REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+
+
+@pytest.fixture(scope="session")
+def demo_settings() -> Settings:
+    """The settings the demo stores in tests are generated and read with."""
+    return Settings.from_dict({"store": {"name": "Test Shop", "timezone": "Europe/London",
+                                         "currency": "GBP"}})
+
+
+@pytest.fixture(scope="session")
+def small_demo_dir(tmp_path_factory, demo_settings) -> Path:
+    """A small demo store (about a year) ending on DEMO_UNTIL. Treat it as read-only."""
+    from opslib.demo import generate
+
+    data_dir = tmp_path_factory.mktemp("small_demo")
+    generate(data_dir, size="small", until=DEMO_UNTIL, seed=DEMO_SEED, settings=demo_settings)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def small_demo_store(small_demo_dir, demo_settings):
+    """The small demo store opened on DuckDB."""
+    from opslib.store import Store
+
+    return Store.open(small_demo_dir, demo_settings)
