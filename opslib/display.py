@@ -1,0 +1,242 @@
+"""Display primitives for reports and staff pages: figures, tiles, tables, notes.
+
+Everything here renders as plain HTML with inline styles (no JavaScript, nothing fetched
+from the internet), and every piece of text that came from data is HTML-escaped.
+
+>>> table(pd.DataFrame({"subject": ["<script>alert(1)</script>"]})).html.count("<script>")
+0
+>>> format_value(0.1234, "rate"), format_value(1234.5, "money", currency="GBP")
+('12.3%', '£1,234.50')
+>>> mask_email("jane.doe@example.com"), mask_phone("+44 7700 900123")
+('j***@example.com', '••• 0123')
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from IPython.display import display
+
+__all__ = [
+    "KPIS_MIME", "WARNINGS_MIME", "Block", "Tile", "record", "tiles", "table", "note",
+    "no_data", "warning", "format_value", "mask_email", "mask_phone",
+]
+
+KPIS_MIME = "application/vnd.opslib.kpis+json"
+WARNINGS_MIME = "application/vnd.opslib.warnings+json"
+UNITS = ("count", "money", "rate", "hours", "days", "ratio", "number", "text", "date")
+_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
+_STYLE = """<style>
+.opslib-tiles{display:flex;flex-wrap:wrap;gap:10px;margin:6px 0 12px}
+.opslib-tile{border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;min-width:140px;
+ font-family:system-ui,-apple-system,'Segoe UI',sans-serif;background:#fff}
+.opslib-tile.flagged{border:2px solid #c62828;background:#fff5f5}
+.opslib-tile .label{font-size:12px;color:#57606a}
+.opslib-tile .value{font-size:22px;font-weight:600;color:#1f2328}
+.opslib-tile .delta{font-size:12px;color:#57606a}
+.opslib-tile .flag{font-size:12px;color:#c62828;font-weight:600}
+table.opslib-table{border-collapse:collapse;font-family:system-ui,-apple-system,'Segoe UI',
+ sans-serif;font-size:13px;margin:4px 0 12px}
+table.opslib-table th{background:#f6f8fa;text-align:left;padding:4px 8px;
+ border-bottom:2px solid #d0d7de}
+table.opslib-table td{padding:3px 8px;border-bottom:1px solid #eaeef2}
+table.opslib-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.opslib-table tr.hl td{color:#c62828;font-weight:600}
+.opslib-caption{font-weight:600;margin:8px 0 2px;font-family:system-ui,sans-serif}
+.opslib-note{padding:6px 10px;border-left:4px solid #0969da;background:#f6f8fa;margin:6px 0;
+ font-family:system-ui,sans-serif;font-size:13px}
+.opslib-note.warning{border-left-color:#c62828;background:#fff5f5}
+</style>"""
+
+
+class Block:
+    """An HTML fragment that renders in JupyterLab, Voila and HTML exports alike.
+
+    `extra` adds machine-readable MIME types to the same output (e.g. run warnings).
+    """
+
+    def __init__(self, html_text: str, extra: dict | None = None) -> None:
+        self.html = html_text
+        self.extra = extra or {}
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/html": _STYLE + self.html, **self.extra}
+
+    def __repr__(self) -> str:
+        return f"<Block {len(self.html)} chars of HTML>"
+
+
+def _clean_number(value) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None if value is None else float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"a recorded figure must be a number or None, found {value!r}") from None
+    return number if math.isfinite(number) else None
+
+
+def record(**figures) -> None:
+    """Record headline figures for the run summary (one output, MIME KPIS_MIME).
+
+    Numbers only; rates as 0–1 fractions; None (JSON null) where a figure is undefined.
+    """
+    clean = {name: _clean_number(value) for name, value in figures.items()}
+    summary = f"Headline figures recorded for the run summary: {', '.join(clean)}"
+    display({KPIS_MIME: clean, "text/plain": summary}, raw=True)
+
+
+def format_value(value, unit: str = "number", *, currency: str | None = None) -> str:
+    """Format one value for people: counts with separators, rates as %, money with symbol."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA \
+            or value is pd.NaT:
+        return "–"
+    if unit == "text" or isinstance(value, str):
+        return str(value)
+    if unit == "date":
+        return pd.Timestamp(value).strftime("%Y-%m-%d") if not isinstance(value, str) else value
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "money":
+        symbol = _SYMBOLS.get(currency or "", f"{currency} " if currency else "")
+        sign = "−" if value < 0 else ""
+        return f"{sign}{symbol}{abs(value):,.2f}"
+    if unit == "rate":
+        return f"{value:.1%}"
+    if unit == "hours":
+        return f"{value:,.1f} h"
+    if unit == "days":
+        return f"{value:,.1f} d"
+    if unit == "ratio":
+        return f"{value:,.2f}×"
+    return f"{value:,.2f}" if isinstance(value, float) and not float(value).is_integer() \
+        else f"{value:,}"
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One headline figure, optionally against a comparison value."""
+
+    label: str
+    value: float | None
+    unit: str = "count"
+    compare: float | None = None
+    compare_label: str = ""
+    flagged: bool = False
+
+
+def _delta(tile: Tile) -> str:
+    if tile.compare is None or tile.value is None or pd.isna(tile.compare) \
+            or pd.isna(tile.value):
+        return ""
+    if tile.compare == 0:
+        return f"vs {html.escape(tile.compare_label)}: {format_value(tile.compare, tile.unit)}"
+    change = (tile.value - tile.compare) / abs(tile.compare)
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "■"
+    return f"{arrow} {abs(change):.0%} vs {html.escape(tile.compare_label)}"
+
+
+def tiles(items: Sequence[Tile], *, currency: str | None = None) -> Block:
+    """A row of KPI tiles: value, change against the comparison, red when flagged."""
+    cells = []
+    for tile in items:
+        value = format_value(tile.value, tile.unit, currency=currency)
+        flag = '<div class="flag">outside alert band</div>' if tile.flagged else ""
+        cells.append(
+            f'<div class="opslib-tile{" flagged" if tile.flagged else ""}">'
+            f'<div class="label">{html.escape(tile.label)}</div>'
+            f'<div class="value">{html.escape(value)}</div>'
+            f'<div class="delta">{_delta(tile)}</div>{flag}</div>')
+    return Block(f'<div class="opslib-tiles">{"".join(cells)}</div>')
+
+
+def mask_email(value: str | None) -> str | None:
+    """Keep the first letter and the domain: 'jane@example.com' → 'j***@example.com'."""
+    if not value or "@" not in str(value):
+        return value
+    local, domain = str(value).split("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_phone(value: str | None) -> str | None:
+    """Keep the last four digits: '+44 7700 900123' → '••• 0123'."""
+    if not value:
+        return value
+    digits = "".join(ch for ch in str(value) if ch.isdigit())
+    return f"••• {digits[-4:]}" if len(digits) >= 4 else "•••"
+
+
+def _header(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def table(frame: pd.DataFrame, *, title: str | None = None,
+          units: dict[str, str] | None = None, empty: str = "Nothing to show.",
+          highlight: str | None = None, mask: Sequence[str] = (),
+          currency: str | None = None, limit: int = 200) -> Block:
+    """An HTML table with every cell escaped; units format columns, masks hide contacts.
+
+    `highlight` names a boolean column: its true rows are shown in red and the column
+    itself is not displayed. At most `limit` rows are shown, with a line saying how many
+    more there are.
+    """
+    units = units or {}
+    unknown = set(units.values()) - set(UNITS)
+    if unknown:
+        raise ValueError(f"unknown unit(s) {sorted(unknown)}; use one of {UNITS}")
+    caption = f'<div class="opslib-caption">{html.escape(title)}</div>' if title else ""
+    if frame.empty:
+        return Block(caption + f'<div class="opslib-note">{html.escape(empty)}</div>')
+    shown = frame.head(limit)
+    flags = shown[highlight].fillna(False).astype(bool).tolist() if highlight else \
+        [False] * len(shown)
+    columns = [c for c in shown.columns if c != highlight]
+    maskers = {c: (mask_phone if "phone" in c else mask_email) for c in mask}
+    head = "".join(f"<th>{html.escape(_header(str(c)))}</th>" for c in columns)
+    rows = []
+    for flagged, (_, row) in zip(flags, shown.iterrows()):
+        cells = []
+        for column in columns:
+            value = row[column]
+            if column in maskers and isinstance(value, str):
+                value = maskers[column](value)
+            unit = units.get(column, "number")
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            text = html.escape(format_value(value, unit, currency=currency))
+            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+        row_class = ' class="hl"' if flagged else ""
+        rows.append(f'<tr{row_class}>{"".join(cells)}</tr>')
+    more = len(frame) - len(shown)
+    tail = f'<div class="opslib-note">… and {more:,} more rows.</div>' if more > 0 else ""
+    return Block(f'{caption}<table class="opslib-table"><thead><tr>{head}</tr></thead>'
+                 f'<tbody>{"".join(rows)}</tbody></table>{tail}')
+
+
+def note(text: str, *, kind: str = "info") -> Block:
+    """A short visible note; kind 'warning' is shown in red."""
+    if kind not in ("info", "warning"):
+        raise ValueError(f"kind must be 'info' or 'warning', found {kind!r}")
+    css = "opslib-note warning" if kind == "warning" else "opslib-note"
+    return Block(f'<div class="{css}">{html.escape(text)}</div>')
+
+
+def warning(text: str, *, code: str) -> Block:
+    """A visible warning that the runner also lists in run.json (MIME WARNINGS_MIME)."""
+    block = note(text, kind="warning")
+    block.extra = {WARNINGS_MIME: {"code": code, "message": text}}
+    return block
+
+
+def no_data(table_name: str, *, section: str) -> Block:
+    """The 'no data' note for a section whose table is absent; the rest of the page runs."""
+    text = (f"No {table_name.replace('_', ' ')} data in this store, so '{section}' is empty. "
+            f"Import it (data/tables/{table_name}.parquet) to see this section.")
+    block = note(text, kind="info")
+    block.extra = {WARNINGS_MIME: {"code": "no_data", "table": table_name, "message": text}}
+    return block
