@@ -29,6 +29,11 @@ def _date(value: str | None) -> dt.date | None:
                                  f"e.g. 2024-11-29.") from None
 
 
+def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    """Click callback: parse a YYYY-MM-DD option before the command runs."""
+    return _date(value)
+
+
 class _Group(click.Group):
     """Shows library errors as one readable line and exits with 2 (no traceback)."""
 
@@ -52,7 +57,7 @@ def main() -> None:
 @click.option("--size", type=click.Choice(["small", "medium", "large"]), default="medium",
               show_default=True, help="small ≈ 1 year for tests; medium ≈ 3 years, ~50,000 "
               "orders; large ≥ 1,000,000 orders for benchmarks.")
-@click.option("--until", "until", default=None, metavar="YYYY-MM-DD",
+@click.option("--until", "until", default=None, metavar="YYYY-MM-DD", callback=_date_option,
               help="Last day of history (default: yesterday in the store's time zone).")
 @click.option("--years", type=click.IntRange(1, 20), default=None,
               help="Years of history at the size's daily volume (default: by size).")
@@ -60,13 +65,13 @@ def main() -> None:
               help="Random seed: the same seed gives identical tables.")
 @click.option("--settings", "settings_file", default=None, type=click.Path(),
               help=SETTINGS_HELP)
-def demo(data_dir: str, size: str, until: str | None, years: int | None, seed: int,
+def demo(data_dir: str, size: str, until: dt.date | None, years: int | None, seed: int,
          settings_file: str | None) -> None:
     """Write a realistic demo store (every canonical table) into DATA/tables."""
     from opslib.demo import generate
 
     settings = load_settings(settings_file)
-    counts = generate(Path(data_dir), size=size, until=_date(until), years=years, seed=seed,
+    counts = generate(Path(data_dir), size=size, until=until, years=years, seed=seed,
                       settings=settings)
     total = sum(counts.values())
     click.echo(f"Demo store '{settings.store.name}' written to {data_dir}/tables: "

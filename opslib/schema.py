@@ -393,10 +393,9 @@ def pandera_schema(name: str) -> pa.DataFrameSchema:
         if col.min is not None:
             checks.append(pa.Check.ge(col.min))
         columns[col.name] = pa.Column(TYPES[col.type][0], checks=checks, nullable=col.nullable)
-    frame_checks = []
-    if name == "surveys":
-        frame_checks.append(pa.Check(_scores_in_range, error="score outside its kind's range "
-                                     "(csat 1–5, nps 0–10, review 1–5)"))
+    frame_checks = [pa.Check(check, error=error)
+                    for error, ((table_name, _), check) in _FRAME_CHECKS.items()
+                    if table_name == name]
     return pa.DataFrameSchema(columns, checks=frame_checks, unique=list(table.key),
                               strict=False, name=name)
 
@@ -405,6 +404,13 @@ def _scores_in_range(frame: pd.DataFrame) -> pd.Series:
     low = frame["kind"].map({k: v[0] for k, v in SCORE_RANGES.items()})
     high = frame["kind"].map({k: v[1] for k, v in SCORE_RANGES.items()})
     return frame["score"].between(low, high) | frame["kind"].isna()
+
+
+# Rules across columns of one row: error text -> ((table, column reported), check function)
+_FRAME_CHECKS = {
+    "score outside its kind's range (csat 1–5, nps 0–10, review 1–5)":
+        (("surveys", "score"), _scores_in_range),
+}
 
 
 @dataclass
@@ -466,6 +472,10 @@ def validate_table(name: str, frame: pd.DataFrame) -> list[Violation]:
 def _violations_from_pandera(name: str, cases: pd.DataFrame) -> list[Violation]:
     out = []
     cases = cases.astype({"column": object, "check": object})
+    for error, ((_, column), _) in _FRAME_CHECKS.items():  # one report per row rule
+        cases = cases[(cases["check"] != error) | (cases["column"] == column)]
+    mistyped = set(cases.loc[cases["check"].str.startswith("dtype("), "column"])
+    cases = cases[~cases["column"].isin(mistyped) | cases["check"].str.startswith("dtype(")]
     for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
         column = None if pd.isna(column) else str(column)
         check = str(check)
