@@ -33,7 +33,10 @@ def _house_theme(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
         labelColor="#57606a", titleColor="#57606a", gridColor="#eaeef2", domainColor="#d0d7de",
         labelFontSize=11, titleFontSize=11).configure_title(
         anchor="start", fontSize=14, color="#1f2328").configure_range(
-        category=PALETTE).configure_legend(orient="bottom", labelFontSize=11, titleFontSize=11)
+        category=PALETTE).configure_legend(
+        orient="bottom", labelFontSize=11, titleFontSize=11).configure_line(
+        color=PALETTE[0], strokeWidth=2).configure_point(color=PALETTE[0]).configure_bar(
+        color=PALETTE[0])
 
 
 class Chart:

@@ -30,27 +30,31 @@ KPIS_MIME = "application/vnd.opslib.kpis+json"
 WARNINGS_MIME = "application/vnd.opslib.warnings+json"
 UNITS = ("count", "money", "rate", "hours", "days", "ratio", "number", "text", "date")
 _SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
-_STYLE = """<style>
-.opslib-tiles{display:flex;flex-wrap:wrap;gap:10px;margin:6px 0 12px}
-.opslib-tile{border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;min-width:140px;
- font-family:system-ui,-apple-system,'Segoe UI',sans-serif;background:#fff}
-.opslib-tile.flagged{border:2px solid #c62828;background:#fff5f5}
-.opslib-tile .label{font-size:12px;color:#57606a}
-.opslib-tile .value{font-size:22px;font-weight:600;color:#1f2328}
-.opslib-tile .delta{font-size:12px;color:#57606a}
-.opslib-tile .flag{font-size:12px;color:#c62828;font-weight:600}
-table.opslib-table{border-collapse:collapse;font-family:system-ui,-apple-system,'Segoe UI',
- sans-serif;font-size:13px;margin:4px 0 12px}
-table.opslib-table th{background:#f6f8fa;text-align:left;padding:4px 8px;
- border-bottom:2px solid #d0d7de}
-table.opslib-table td{padding:3px 8px;border-bottom:1px solid #eaeef2}
-table.opslib-table td.num{text-align:right;font-variant-numeric:tabular-nums}
-table.opslib-table tr.hl td{color:#c62828;font-weight:600}
-.opslib-caption{font-weight:600;margin:8px 0 2px;font-family:system-ui,sans-serif}
-.opslib-note{padding:6px 10px;border-left:4px solid #0969da;background:#f6f8fa;margin:6px 0;
- font-family:system-ui,sans-serif;font-size:13px}
-.opslib-note.warning{border-left-color:#c62828;background:#fff5f5}
-</style>"""
+# Inline styles, not a <style> sheet: JupyterLab strips style sheets (and classes) from
+# outputs of notebooks it does not trust, such as a report opened from outputs/.
+_FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;"
+_CSS = {
+    "tiles": "display:flex;flex-wrap:wrap;gap:10px;margin:6px 0 12px;",
+    "tile": _FONT + "border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;"
+                    "min-width:140px;background:#fff;",
+    "tile_flagged": _FONT + "border:2px solid #c62828;border-radius:8px;padding:8px 12px;"
+                            "min-width:140px;background:#fff5f5;",
+    "label": "font-size:12px;color:#57606a;",
+    "value": "font-size:22px;font-weight:600;color:#1f2328;",
+    "delta": "font-size:12px;color:#57606a;",
+    "flag": "font-size:12px;color:#c62828;font-weight:600;",
+    "table": _FONT + "border-collapse:collapse;font-size:13px;margin:4px 0 12px;",
+    "th": "background:#f6f8fa;text-align:left;padding:4px 8px;border-bottom:2px solid #d0d7de;",
+    "td": "text-align:left;padding:3px 8px;border-bottom:1px solid #eaeef2;",
+    "td_num": "text-align:right;padding:3px 8px;border-bottom:1px solid #eaeef2;"
+              "font-variant-numeric:tabular-nums;",
+    "hl": "color:#c62828;font-weight:600;",
+    "caption": _FONT + "font-weight:600;margin:8px 0 2px;",
+    "note": _FONT + "padding:6px 10px;border-left:4px solid #0969da;background:#f6f8fa;"
+                    "margin:6px 0;font-size:13px;",
+    "warning": _FONT + "padding:6px 10px;border-left:4px solid #c62828;background:#fff5f5;"
+                       "margin:6px 0;font-size:13px;",
+}
 
 
 class Block:
@@ -64,7 +68,7 @@ class Block:
         self.extra = extra or {}
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        return {"text/html": _STYLE + self.html, **self.extra}
+        return {"text/html": self.html, **self.extra}
 
     def __repr__(self) -> str:
         return f"<Block {len(self.html)} chars of HTML>"
@@ -147,13 +151,13 @@ def tiles(items: Sequence[Tile], *, currency: str | None = None) -> Block:
     cells = []
     for tile in items:
         value = format_value(tile.value, tile.unit, currency=currency)
-        flag = '<div class="flag">outside alert band</div>' if tile.flagged else ""
+        flag = f'<div style="{_CSS["flag"]}">outside alert band</div>' if tile.flagged else ""
+        box = _CSS["tile_flagged"] if tile.flagged else _CSS["tile"]
         cells.append(
-            f'<div class="opslib-tile{" flagged" if tile.flagged else ""}">'
-            f'<div class="label">{html.escape(tile.label)}</div>'
-            f'<div class="value">{html.escape(value)}</div>'
-            f'<div class="delta">{_delta(tile)}</div>{flag}</div>')
-    return Block(f'<div class="opslib-tiles">{"".join(cells)}</div>')
+            f'<div style="{box}"><div style="{_CSS["label"]}">{html.escape(tile.label)}</div>'
+            f'<div style="{_CSS["value"]}">{html.escape(value)}</div>'
+            f'<div style="{_CSS["delta"]}">{_delta(tile)}</div>{flag}</div>')
+    return Block(f'<div class="opslib-tiles" style="{_CSS["tiles"]}">{"".join(cells)}</div>')
 
 
 def mask_email(value: str | None) -> str | None:
@@ -190,15 +194,16 @@ def table(frame: pd.DataFrame, *, title: str | None = None,
     unknown = set(units.values()) - set(UNITS)
     if unknown:
         raise ValueError(f"unknown unit(s) {sorted(unknown)}; use one of {UNITS}")
-    caption = f'<div class="opslib-caption">{html.escape(title)}</div>' if title else ""
+    caption = f'<div style="{_CSS["caption"]}">{html.escape(title)}</div>' if title else ""
     if frame.empty:
-        return Block(caption + f'<div class="opslib-note">{html.escape(empty)}</div>')
+        return Block(caption + f'<div style="{_CSS["note"]}">{html.escape(empty)}</div>')
     shown = frame.head(limit)
     flags = shown[highlight].fillna(False).astype(bool).tolist() if highlight else \
         [False] * len(shown)
     columns = [c for c in shown.columns if c != highlight]
     maskers = {c: (mask_phone if "phone" in c else mask_email) for c in mask}
-    head = "".join(f"<th>{html.escape(_header(str(c)))}</th>" for c in columns)
+    head = "".join(f'<th style="{_CSS["th"]}">{html.escape(_header(str(c)))}</th>'
+                   for c in columns)
     rows = []
     for flagged, (_, row) in zip(flags, shown.iterrows()):
         cells = []
@@ -209,21 +214,21 @@ def table(frame: pd.DataFrame, *, title: str | None = None,
             unit = units.get(column, "number")
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
             text = html.escape(format_value(value, unit, currency=currency))
-            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
-        row_class = ' class="hl"' if flagged else ""
-        rows.append(f'<tr{row_class}>{"".join(cells)}</tr>')
+            style = (_CSS["td_num"] if numeric else _CSS["td"]) + (_CSS["hl"] if flagged else "")
+            cells.append(f'<td style="{style}">{text}</td>')
+        rows.append(f'<tr>{"".join(cells)}</tr>')
     more = len(frame) - len(shown)
-    tail = f'<div class="opslib-note">… and {more:,} more rows.</div>' if more > 0 else ""
-    return Block(f'{caption}<table class="opslib-table"><thead><tr>{head}</tr></thead>'
-                 f'<tbody>{"".join(rows)}</tbody></table>{tail}')
+    tail = f'<div style="{_CSS["note"]}">… and {more:,} more rows.</div>' if more > 0 else ""
+    return Block(f'{caption}<table class="opslib-table" style="{_CSS["table"]}"><thead><tr>'
+                 f'{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{tail}')
 
 
 def note(text: str, *, kind: str = "info") -> Block:
     """A short visible note; kind 'warning' is shown in red."""
     if kind not in ("info", "warning"):
         raise ValueError(f"kind must be 'info' or 'warning', found {kind!r}")
-    css = "opslib-note warning" if kind == "warning" else "opslib-note"
-    return Block(f'<div class="{css}">{html.escape(text)}</div>')
+    return Block(f'<div class="opslib-{kind}" style="{_CSS[kind if kind == "warning" else "note"]}">'
+                 f'{html.escape(text)}</div>')
 
 
 def warning(text: str, *, code: str) -> Block:
