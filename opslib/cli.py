@@ -94,5 +94,151 @@ def check(data_dir: str, settings_file: str | None) -> None:
         sys.exit(1)
 
 
+OUT_HELP = "Reports folder (default: ./outputs)."
+
+
+@main.command(name="run")
+@click.argument("cadence", type=click.Choice(["daily", "weekly", "monthly", "all"]))
+@click.option("--date", "date", default=None, metavar="YYYY-MM-DD",
+              help="Report date D (default: yesterday in the store's time zone); weekly and "
+                   "monthly report on the last complete period ending on or before D.")
+@click.option("--data", "data_dir", default="data", show_default=True, type=click.Path(),
+              help=DATA_HELP)
+@click.option("--out", "out_dir", default="outputs", show_default=True, type=click.Path(),
+              help=OUT_HELP)
+@click.option("--settings", "settings_file", default=None, type=click.Path(),
+              help=SETTINGS_HELP)
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Notebooks run at once (default: the number of cores).")
+@click.option("--only", default=None, metavar="NAME",
+              help="Run one notebook of the cadence (its file name without .ipynb).")
+@click.option("--catch-up", is_flag=True,
+              help="Also run every period after the last successful run, oldest first.")
+def run_command(cadence: str, date: str | None, data_dir: str, out_dir: str,
+                settings_file: str | None, jobs: int | None, only: str | None,
+                catch_up: bool) -> None:
+    """Run a cadence's notebooks into dated HTML reports, run.json and OUT/index.html."""
+    from opslib.runner import run
+
+    report = run(cadence, data_dir=Path(data_dir), out_dir=Path(out_dir),
+                 settings=load_settings(settings_file), date=_date(date), jobs=jobs,
+                 only=only, catch_up=catch_up, echo=click.echo, progress=catch_up)
+    click.echo(report.text())
+    if not report.ok:
+        click.secho(f"{len(report.failure_lines())} failure(s); see the lines above.",
+                    fg="red", err=True)
+        sys.exit(1)
+
+
+@main.command(name="schedule")
+@click.argument("action", type=click.Choice(["show", "install", "remove", "run"]))
+@click.option("--data", "data_dir", default="data", show_default=True, type=click.Path(),
+              help=DATA_HELP)
+@click.option("--out", "out_dir", default="outputs", show_default=True, type=click.Path(),
+              help=OUT_HELP)
+@click.option("--settings", "settings_file", default=None, type=click.Path(),
+              help=SETTINGS_HELP)
+@click.option("--method", type=click.Choice(["auto", "systemd", "cron"]), default="auto",
+              show_default=True, help="systemd user timers, crontab lines, or auto-detect.")
+def schedule_command(action: str, data_dir: str, out_dir: str, settings_file: str | None,
+                     method: str) -> None:
+    """Show, install or remove the daily/weekly/monthly schedule, or run it in the foreground."""
+    from opslib import schedule
+
+    settings = load_settings(settings_file)
+    source = None if settings.source == "defaults" else Path(settings.source)
+    jobs = schedule.planned_jobs(settings, data_dir=Path(data_dir), out_dir=Path(out_dir),
+                                 settings_file=source)
+    zone = settings.store.timezone
+    if action == "show":
+        click.echo(schedule.show(jobs, zone=zone, method=method))
+    elif action == "install":
+        click.echo(schedule.install(jobs, zone=zone, method=method))
+    elif action == "remove":
+        click.echo(schedule.remove(Path(out_dir), method=method))
+    else:
+        schedule.serve(jobs, settings=settings, data_dir=Path(data_dir), out_dir=Path(out_dir),
+                       echo=click.echo)
+
+
+IMPORT_SOURCES = ("shopify-orders", "shopify-products", "shopify-customers",
+                  "shopify-inventory", "woocommerce-orders", "csv", "postgres")
+
+
+@main.command(name="import")
+@click.argument("source", type=click.Choice(IMPORT_SOURCES))
+@click.argument("files", nargs=-1, required=True)
+@click.option("--data", "data_dir", default="data", show_default=True, type=click.Path(),
+              help="Data folder to import into (tables/, raw/, rejected/ and the ledger).")
+@click.option("--mapping", "mapping", default=None, type=click.Path(),
+              help="TOML mapping for SOURCE csv (see examples/mappings/); optional for "
+                   "woocommerce-orders (the shipped mapping is used).")
+@click.option("--settings", "settings_file", default=None, type=click.Path(),
+              help=SETTINGS_HELP)
+def import_command(source: str, files: tuple[str, ...], data_dir: str, mapping: str | None,
+                   settings_file: str | None) -> None:
+    """Import exports (FILES) of SOURCE, or for postgres a connection URL, into DATA.
+
+    Prints the reconciliation (rows read = loaded + rejected + duplicates skipped) and exits
+    0 only when every row is accounted for.
+    """
+    from opslib import ingest
+
+    settings = load_settings(settings_file)
+    if source == "postgres":
+        if len(files) != 1 or mapping:
+            raise click.UsageError("postgres takes one connection URL, e.g. "
+                                   "postgresql://user@localhost:5432/shop, and no --mapping.")
+        report = ingest.import_postgres(files[0], data_dir=Path(data_dir), settings=settings)
+    else:
+        report = ingest.import_files(source, files, data_dir=Path(data_dir), mapping=mapping,
+                                     settings=settings)
+    click.echo(report.text())
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command(name="template")
+@click.argument("table", type=click.Choice(["content_calendar", "purchase_orders",
+                                            "competitor_prices", "promotions"]))
+@click.option("--out", "out", default=None, type=click.Path(),
+              help="File to write (default: TABLE.csv in the current folder).")
+def template_command(table: str, out: str | None) -> None:
+    """Write an empty CSV with TABLE's columns, to fill in by hand and import as csv."""
+    from opslib.ingest.templates import write_template
+
+    path = write_template(table, Path(out) if out else Path(f"{table}.csv"))
+    click.echo(f"Wrote {path}. Fill it in (dates as YYYY-MM-DD), then: "
+               f"playbook import csv {path}")
+
+
+@main.command(name="serve")
+@click.option("--data", "data_dir", default="data", show_default=True, type=click.Path(),
+              help=DATA_HELP)
+@click.option("--host", default="localhost", show_default=True,
+              help="Address to listen on; anything but localhost needs a login set up.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8866, show_default=True,
+              help="Port to listen on.")
+@click.option("--settings", "settings_file", default=None, type=click.Path(),
+              help=SETTINGS_HELP)
+@click.option("--idle-timeout", type=click.IntRange(1, None), default=900, show_default=True,
+              help="Seconds after which an idle page's kernel stops (open tabs included).")
+@click.option("--set-password", is_flag=True,
+              help="Choose the staff password (stored as a hash in DATA), then exit.")
+def serve_command(data_dir: str, host: str, port: int, settings_file: str | None,
+                  idle_timeout: int, set_password: bool) -> None:
+    """Serve the staff pages (Voila, login required) until stopped with Ctrl-C."""
+    from opslib import serve
+
+    if set_password:
+        password = click.prompt("Staff password", hide_input=True,
+                                confirmation_prompt="Repeat the password")
+        path = serve.set_password(Path(data_dir), password)
+        click.echo(f"Staff password saved (as an argon2 hash) in {path}.")
+        return
+    serve.serve(Path(data_dir), settings=load_settings(settings_file), host=host, port=port,
+                idle_timeout=idle_timeout, echo=click.echo)
+
+
 if __name__ == "__main__":
     main()

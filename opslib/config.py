@@ -70,6 +70,7 @@ class RunSettings:
     webhook_url: str = ""
     smtp_host: str = ""
     smtp_port: int = 25
+    smtp_user: str = ""  # password from $PLAYBOOK_SMTP_PASSWORD, never from a file
     mail_from: str = ""
     mail_to: str = ""
 

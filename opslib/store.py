@@ -138,6 +138,14 @@ class Store:
         present = {name: name for name in TABLES if name in set(con.list_tables())}
         return cls(con, present, settings or load_settings())
 
+    @classmethod
+    def connect(cls, url: str, settings: Settings | None = None) -> "Store":
+        """Open a store whose canonical tables live in a database, from its URL
+        (postgresql://user:password@host:port/database; needs the `postgres` extra)."""
+        from opslib.ingest.postgres import connect_database
+
+        return cls.from_connection(connect_database(url), settings)
+
     @property
     def zone(self) -> str:
         return self.settings.store.timezone

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,12 @@ from opslib.config import Settings
 DEMO_UNTIL = dt.date(2025, 11, 30)
 DEMO_SEED = 11
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+
+
+@pytest.fixture(scope="session")
+def demo_until() -> dt.date:
+    """DEMO_UNTIL as a fixture: `from conftest import` can pick up a sub-folder's conftest."""
+    return DEMO_UNTIL
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +46,17 @@ def small_demo_store(small_demo_dir, demo_settings):
     from opslib.store import Store
 
     return Store.open(small_demo_dir, demo_settings)
+
+
+_THIS_CONFTEST = sys.modules[__name__]
+
+
+def pytest_collectstart(collector):
+    """Test files here import DEMO_UNTIL `from conftest`; the conftest.py of a sub-folder
+    (tests/metrics, tests/ingest) takes that module name when it loads, so give the name
+    back to this file just before a test file of this folder is imported."""
+    if isinstance(collector, pytest.Module) and collector.path.parent == Path(__file__).parent:
+        sys.modules["conftest"] = _THIS_CONFTEST
 
 
 def pytest_collection_modifyitems(config, items):

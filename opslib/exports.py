@@ -1,0 +1,68 @@
+"""CSV exports that are safe to open in a spreadsheet.
+
+A cell that starts with `=`, `+`, `-` or `@` (or a tab or carriage return) is a formula to
+Excel, LibreOffice and Google Sheets: a customer who writes `=HYPERLINK(...)` in a ticket
+subject would otherwise get a live formula on the support team's screen. Such text cells
+are prefixed with an apostrophe, which spreadsheets show as plain text. Numbers stay numbers.
+
+>>> neutralise("=HYPERLINK(\\"http://x\\")"), neutralise("-5 stars"), neutralise(-5)
+('\\'=HYPERLINK("http://x")', "'-5 stars", -5)
+>>> print(safe_csv(pd.DataFrame({"subject": ["@SUM(A1)", "ok"], "n": [-1, 2]})), end="")
+subject,n
+'@SUM(A1),-1
+ok,2
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+
+from opslib.display import Block, mask_email, mask_phone
+
+__all__ = ["FORMULA_STARTS", "neutralise", "safe_csv", "csv_link"]
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_LINK_STYLE = ("font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;"
+               "display:inline-block;margin:2px 0 12px;padding:4px 10px;border:1px solid "
+               "#d0d7de;border-radius:6px;color:#0969da;text-decoration:none;")
+
+
+def neutralise(value: object) -> object:
+    """Text that a spreadsheet would run as a formula, prefixed with an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_csv(frame: pd.DataFrame, *, mask: Sequence[str] = ()) -> str:
+    """The frame as CSV text with formula-like cells neutralised and contact columns masked.
+
+    Column names are neutralised too; `mask` columns keep only a hint of each e-mail
+    address or phone number (as on the pages).
+    """
+    out = frame.copy()
+    for column in mask:
+        masker = mask_phone if "phone" in column else mask_email
+        out[column] = out[column].map(lambda v: masker(v) if isinstance(v, str) else v)
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(neutralise)
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def csv_link(frame: pd.DataFrame, *, filename: str, label: str = "Download CSV",
+             mask: Sequence[str] = ()) -> Block:
+    """A download link carrying `safe_csv(frame)` (a data: address, nothing stored)."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+\.csv", filename):
+        raise ValueError(f"filename must be letters, digits, '_', '-', '.' ending in .csv; "
+                         f"found {filename!r}")
+    payload = base64.b64encode(safe_csv(frame, mask=mask).encode("utf-8")).decode("ascii")
+    return Block(f'<a class="opslib-csv" style="{_LINK_STYLE}" download="{filename}" '
+                 f'href="data:text/csv;charset=utf-8;base64,{payload}">'
+                 f'{html.escape(label)} ({len(frame):,} rows)</a>')

@@ -1,0 +1,455 @@
+"""The import engine shared by every source: contract checks, upserts, reconciliation.
+
+An importer reads a file as text and builds *candidates*: rows of canonical tables, each
+carrying the input lines it came from (`__lines`). The engine then
+
+1. checks every candidate row against the data contract (empty required values, values not
+   allowed, amounts below zero, unknown references, clashing keys) and rejects the input
+   lines behind a failing row, rebuilding until nothing more fails (so a rejected line is
+   gone from every table, not only from one);
+2. compares the rows with the tables already in the store: unchanged rows are duplicates
+   skipped, new or changed rows are upserted on the table's key (order lines are replaced
+   order by order);
+3. checks that every line read is loaded, rejected or a duplicate, exactly once;
+4. writes the changed tables, the rejected rows, the ledger entry and the copy of the export
+   in data/raw/ together, all or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from opslib.config import Settings
+from opslib.ingest.commit import Transaction
+from opslib.ingest.ledger import LEDGER_FILE, LedgerEntry, load_ledger
+from opslib.ingest.readers import LINE, RawTable
+from opslib.ingest.rejects import REJECTED_DIR, Rejects, rejected_file_bytes
+from opslib.ingest.report import FileResult
+from opslib.schema import TABLES, _TO_PANDAS_TYPES, read_for_validation, table_path, \
+    validate_table
+from opslib.tables import to_arrow
+
+__all__ = ["Candidate", "Context", "LINES", "run_import", "normalize", "RAW_DIR", "lines_by",
+           "single_lines"]
+
+LINES = "__lines"  # on a candidate row: the input lines it was built from
+RAW_DIR = "raw"
+log = logging.getLogger("opslib.ingest")
+
+_QUANTITY_COLUMNS = {"quantity", "on_hand"}
+
+
+@dataclass
+class Candidate:
+    """Rows for one canonical table, built from some input lines.
+
+    merge: "upsert" replaces rows with the same key; "replace_orders" replaces every row of
+    the orders present (order lines: a line removed from an order disappears);
+    "insert_missing" only adds rows whose key is new (placeholder products and customers
+    never overwrite richer rows), lowering the `earliest` columns of existing rows.
+    primary: whether these rows decide if an input line was loaded or a duplicate.
+    """
+
+    table: str
+    frame: pd.DataFrame
+    merge: str = "upsert"
+    primary: bool = True
+    origin: dict[str, str] = field(default_factory=dict)  # canonical column -> source column
+    earliest: tuple[str, ...] = ()
+    messages: dict[str, str] = field(default_factory=dict)  # column -> message when empty
+
+
+@dataclass
+class Context:
+    """What an importer may look at: settings, today's date, the tables already stored."""
+
+    data_dir: Path
+    settings: Settings
+    today: dt.date
+    source: str
+    file: str
+    notes: list[str] = field(default_factory=list)
+    _cache: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+
+    def existing(self, name: str) -> pd.DataFrame | None:
+        """The stored table (contract types), or None when the store has none."""
+        if name not in self._cache:
+            path = table_path(self.data_dir, name)
+            self._cache[name] = normalize(name, read_for_validation(path)) \
+                if path.exists() else None
+        return self._cache[name]
+
+    def where(self, line: int | None = None, column: str | None = None) -> str:
+        """'file 'x.csv' line 7 column 'Total'' for messages."""
+        text = f"{self.source} file '{self.file}'"
+        if line is not None:
+            text += f" line {line}"
+        if column is not None:
+            text += f" column '{column}'"
+        return text
+
+
+Build = Callable[[pd.DataFrame, Context, Rejects], list[Candidate]]
+
+
+def normalize(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame in the contract's column order and pandas types (money rounded to cents)."""
+    table = TABLES[name]
+    frame = frame.copy()
+    for column in table.columns:
+        if column.type == "money":
+            frame[column.name] = pd.to_numeric(frame[column.name]).astype("float64").round(2)
+    arrow = to_arrow(name, frame) if not isinstance(frame, pa.Table) else frame
+    return arrow.to_pandas(types_mapper=_TO_PANDAS_TYPES.get)
+
+
+def lines_by(keys: pd.Series, lines: pd.Series) -> pd.Series:
+    """The input lines of each key, as lists, indexed by key (first-seen order).
+
+    >>> lines_by(pd.Series(["b", "a", "b"]), pd.Series([2, 3, 4])).to_dict()
+    {'b': [2, 4], 'a': [3]}
+    """
+    codes, uniques = pd.factorize(keys, sort=False)
+    if not len(uniques):
+        return pd.Series([], dtype=object)
+    order = np.argsort(codes, kind="stable")
+    values = lines.to_numpy()[order]
+    bounds = np.cumsum(np.bincount(codes[codes >= 0], minlength=len(uniques)))[:-1]
+    groups = [part.tolist() for part in np.split(values[codes[order] >= 0], bounds)]
+    return pd.Series(groups, index=pd.Index(uniques), dtype=object)
+
+
+def single_lines(lines: pd.Series) -> list[list[int]]:
+    """[[line], [line], ...] for tables with one input line per row."""
+    return [[n] for n in lines.tolist()]
+
+
+def _explode_lines(rows: pd.DataFrame) -> pd.Series:
+    return rows[LINES].explode().dropna().astype("int64")
+
+
+def _key_tuple(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
+    if len(key) == 1:
+        return frame[key[0]].astype("object")
+    return pd.Series(list(zip(*(frame[k].astype("object") for k in key))), index=frame.index,
+                     dtype="object")
+
+
+def _shown(value: object) -> str:
+    return "" if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)) \
+        else str(value)
+
+
+def _contract_rejects(candidates: list[Candidate], ctx: Context, rejects: Rejects) -> int:
+    """Reject the lines behind candidate rows that break the contract; return how many."""
+    before = rejects.count
+    by_table = {c.table: c for c in candidates}
+    for cand in candidates:
+        table = TABLES[cand.table]
+        frame = cand.frame
+        for column in table.columns:
+            values = frame[column.name]
+            source = cand.origin.get(column.name)
+            label = f"'{source}'" if source else f"{cand.table}.{column.name}"
+            if not column.nullable:
+                empty = values.isna()
+                if empty.any():
+                    message = cand.messages.get(
+                        column.name, f"{label} is empty; {cand.table}.{column.name} needs a "
+                        f"value. Fill it in the source (or map another column to it).")
+                    _reject_rows(rejects, frame[empty], source or column.name, None,
+                                 "missing_value", message)
+                    frame = frame[~empty]
+                    values = frame[column.name]
+            if column.allowed:
+                bad = values.notna() & ~values.isin(column.allowed)
+                if bad.any():
+                    allowed = ", ".join(column.allowed)
+                    _reject_rows(rejects, frame[bad], source or column.name, values[bad],
+                                 "not_allowed", values[bad].map(
+                                     lambda v: f"{label} = '{v}' is not one of {allowed} "
+                                     f"({cand.table}.{column.name}); map it to one of them."))
+                    frame = frame[~bad]
+                    values = frame[column.name]
+            if column.min is not None:
+                numeric = pd.to_numeric(values, errors="coerce")
+                bad = numeric.notna() & (numeric < column.min)
+                if bad.any():
+                    rule, hint = _min_rule(column.name, column.type, column.min)
+                    _reject_rows(rejects, frame[bad], source or column.name, values[bad], rule,
+                                 values[bad].map(lambda v: f"{label} = {v} {hint}"))
+                    frame = frame[~bad]
+        frame = _reject_clashing_keys(cand, frame, rejects)
+        for fk in table.foreign_keys:
+            if fk.column not in frame or (cand.table == fk.table):
+                continue
+            known = _known_keys(fk.table, fk.ref, by_table, ctx)
+            if known is None:
+                continue
+            values = frame[fk.column]
+            orphan = values.notna() & ~values.isin(known)
+            if orphan.any():
+                source = cand.origin.get(fk.column, fk.column)
+                _reject_rows(rejects, frame[orphan], source, values[orphan], "unknown_reference",
+                             values[orphan].map(
+                                 lambda v: f"'{source}' = '{v}' is not a known {fk.table}."
+                                 f"{fk.ref}; import the {fk.table} first or fix the value."))
+                frame = frame[~orphan]
+        cand.frame = frame
+    return rejects.count - before
+
+
+def _min_rule(name: str, kind: str, minimum: float) -> tuple[str, str]:
+    if name in _QUANTITY_COLUMNS or name == "quantity":
+        return "negative_quantity", (f"is below {minimum:g}; a negative or zero quantity is not "
+                                     "a sale: export returns separately (or map them to the "
+                                     "returns table)")
+    if kind == "money":
+        return "negative_amount", "is below zero; amounts must be positive (refunds belong in " \
+                                  "the returns table)"
+    return "below_minimum", f"is below the minimum {minimum:g}"
+
+
+def _reject_rows(rejects: Rejects, rows: pd.DataFrame, column: str, raw: pd.Series | None,
+                 rule: str, message: str | pd.Series) -> None:
+    exploded = rows[LINES].explode().dropna()
+    lines = exploded.astype("int64")
+    if raw is not None:
+        raw_values = raw.reindex(exploded.index)
+    else:
+        raw_values = pd.Series([None] * len(exploded), index=exploded.index)
+    messages = message.reindex(exploded.index) if isinstance(message, pd.Series) else message
+    rejects.add(lines, column=column, raw=raw_values, rule=rule, message=messages)
+
+
+def _reject_clashing_keys(cand: Candidate, frame: pd.DataFrame,
+                          rejects: Rejects) -> pd.DataFrame:
+    key = TABLES[cand.table].key
+    if frame.empty:
+        return frame
+    keys = _key_tuple(frame, key)
+    clash = keys.duplicated(keep=False)
+    if not clash.any():
+        return frame
+    columns = [c for c in TABLES[cand.table].column_names]
+    same = frame[columns].astype("object").where(frame[columns].notna(), None)
+    identical = same.duplicated(keep="first")
+    later = keys.duplicated(keep="first") & ~identical
+    if later.any():
+        first_lines = {}
+        for k, lines in zip(keys, frame[LINES]):
+            first_lines.setdefault(k, lines[0] if len(lines) else None)
+        messages = pd.Series([f"{cand.table} key {k} appears again with different values "
+                              f"(first on line {first_lines[k]}); keep one of the two rows."
+                              for k in keys[later]], index=frame[later].index)
+        _reject_rows(rejects, frame[later], ", ".join(key), keys[later].map(str),
+                     "duplicate_key", messages)
+    # exact repeats stay: the engine counts their lines as duplicates skipped
+    return frame[~later]
+
+
+def _known_keys(table: str, ref: str, by_table: dict[str, Candidate],
+                ctx: Context) -> pd.Series | None:
+    parts = []
+    if table in by_table:
+        parts.append(by_table[table].frame[ref])
+    existing = ctx.existing(table)
+    if existing is not None:
+        parts.append(existing[ref])
+    if not parts:
+        return None  # neither present: the contract does not check this reference
+    return pd.concat(parts, ignore_index=True).dropna().unique()
+
+
+@dataclass
+class _Outcome:
+    tables: dict[str, pd.DataFrame]  # full new versions of the tables that changed
+    changed: dict[str, int]
+    loaded: set[int]
+    duplicate: set[int]
+
+
+def _merge(candidates: list[Candidate], ctx: Context) -> _Outcome:
+    tables: dict[str, pd.DataFrame] = {}
+    changed_counts: dict[str, int] = {}
+    loaded: set[int] = set()
+    duplicate: set[int] = set()
+    for cand in candidates:
+        spec = TABLES[cand.table]
+        columns = spec.column_names
+        new = normalize(cand.table, cand.frame[columns]) if len(cand.frame) else \
+            normalize(cand.table, cand.frame[columns].head(0))
+        new[LINES] = cand.frame[LINES].to_numpy() if len(cand.frame) else []
+        exact_repeat = pd.Series(_row_hashes(new[columns]), index=new.index).duplicated()
+        duplicate.update(_explode_lines(new[exact_repeat]).tolist())
+        new = new[~exact_repeat]
+        old = ctx.existing(cand.table)
+        key = spec.key
+        if old is None or old.empty:
+            unchanged = pd.Series(False, index=new.index)
+            merged, count = new[columns], len(new)
+        else:
+            unchanged = _same_rows(new[columns], old[columns])
+            merged, count = _merged_table(cand, new, old, columns, key, unchanged)
+        if cand.primary:
+            loaded.update(_explode_lines(new[~unchanged]).tolist())
+            duplicate.update(_explode_lines(new[unchanged]).tolist())
+        if count:
+            tables[cand.table] = merged.reset_index(drop=True)
+            changed_counts[cand.table] = count
+    return _Outcome(tables, changed_counts, loaded, duplicate - loaded)
+
+
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row over every column (frames normalised the same way)."""
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+def _same_rows(new: pd.DataFrame, old: pd.DataFrame) -> pd.Series:
+    """True for rows of `new` that exist, identical, in `old`."""
+    return pd.Series(np.isin(_row_hashes(new), _row_hashes(old)), index=new.index)
+
+
+def _merged_table(cand: Candidate, new: pd.DataFrame, old: pd.DataFrame,
+                  columns: list[str], key: tuple[str, ...],
+                  unchanged: pd.Series) -> tuple[pd.DataFrame, int]:
+    """The table after the merge and how many of its rows were added or changed."""
+    new_keys = set(_key_tuple(new, key))
+    old_keys = _key_tuple(old, key)
+    if cand.merge == "insert_missing":
+        fresh = new[~_key_tuple(new, key).isin(set(old_keys))]
+        kept = old.copy()
+        lowered_rows = pd.Series(False, index=kept.index)
+        for column in cand.earliest:
+            offered = new.set_index(list(key))[column]
+            current = kept.set_index(list(key))[column]
+            offered = offered[~offered.index.duplicated()].reindex(current.index)
+            lower = offered.notna() & (current.isna() | (offered < current))
+            kept[column] = current.where(~lower, offered).to_numpy()
+            lowered_rows |= lower.to_numpy()
+        merged = pd.concat([kept[columns], fresh[columns]], ignore_index=True)
+        return merged, len(fresh) + int(lowered_rows.sum())
+    removed = 0
+    if cand.merge == "replace_orders":
+        replaced = old["order_id"].isin(set(new["order_id"]))
+        removed = int((replaced & ~old_keys.isin(new_keys)).sum())  # lines gone from orders
+        kept = old[~replaced]
+    else:
+        kept = old[~old_keys.isin(new_keys)]
+    merged = pd.concat([kept[columns], new[columns]], ignore_index=True)
+    return merged, int((~unchanged).sum()) + removed
+
+
+def settle(raw: pd.DataFrame, build: Build, ctx: Context,
+           rejects: Rejects) -> list[Candidate]:
+    """Build candidates, reject lines behind rows that break the contract, rebuild."""
+    for _ in range(20):
+        ctx.notes.clear()
+        kept = raw[~raw[LINE].isin(rejects.lines)]
+        candidates = build(kept, ctx, rejects)
+        if not _contract_rejects(candidates, ctx, rejects):
+            return candidates
+    raise RuntimeError("rejecting rows did not settle after 20 rounds")  # a bug, not data
+
+
+def _note_free_lines(candidates: list[Candidate], ctx: Context) -> None:
+    for cand in candidates:
+        if cand.table == "order_lines":
+            free = int((cand.frame["unit_price"] == 0).sum())
+            if free:
+                ctx.notes.append(f"{free:,} order line(s) with price 0 loaded as free items")
+
+
+def _final_check(outcome: _Outcome) -> None:
+    """The tables about to be written meet the contract (a safety net: a bug, not data)."""
+    for name, frame in outcome.tables.items():
+        violations = validate_table(name, frame)
+        if violations:
+            raise violations[0].to_error()
+
+
+def raw_copy_path(source: str, raw: RawTable, data_dir: Path) -> tuple[str, bool]:
+    """Where the export is kept in data/raw/<source>/, and whether it is already there."""
+    folder = Path(data_dir) / RAW_DIR / source
+    resolved = raw.path.resolve()
+    if resolved.parent == folder.resolve():
+        return f"{RAW_DIR}/{source}/{raw.path.name}", True
+    name = raw.path.name
+    target = folder / name
+    if target.exists():
+        from opslib.ingest.readers import file_sha256
+
+        if file_sha256(target) == raw.sha256:
+            return f"{RAW_DIR}/{source}/{name}", True
+        name = f"{raw.path.stem}-{raw.sha256[:8]}{raw.path.suffix}"
+    return f"{RAW_DIR}/{source}/{name}", False
+
+
+def run_import(raw: RawTable, build: Build, *, source: str, data_dir: Path,
+               settings: Settings, today: dt.date | None = None,
+               rejects: Rejects | None = None, keep_raw: bool = True) -> FileResult:
+    """Import one file read as text: settle, merge, reconcile, write all or nothing."""
+    data_dir = Path(data_dir)
+    ledger = load_ledger(data_dir)
+    earlier = ledger.find(raw.sha256, source)
+    if earlier is not None:
+        return FileResult(source=source, file=raw.name, skipped=(
+            f"identical to '{earlier.file}' imported {earlier.imported_at[:19]} "
+            f"({earlier.rows_read:,} rows); nothing to do"))
+    ctx = Context(data_dir, settings, today or settings.today(), source, raw.name)
+    rejects = rejects or Rejects()
+    for bad in raw.bad_rows:
+        rejects.add([bad.line], column=None, raw=[bad.text], rule="bad_row",
+                    message=f"line has {bad.fields} fields, the header has {bad.expected}; "
+                            "check quoting (a stray quote or delimiter) in the source")
+    candidates = settle(raw.frame, build, ctx, rejects)
+    _note_free_lines(candidates, ctx)
+    outcome = _merge(candidates, ctx)
+    all_lines = set(raw.frame[LINE].tolist()) | {b.line for b in raw.bad_rows}
+    rejected = rejects.lines
+    loaded = outcome.loaded - rejected
+    duplicate = outcome.duplicate - rejected - loaded
+    unaccounted = sorted(all_lines - rejected - loaded - duplicate)
+    result = FileResult(source=source, file=raw.name, rows_read=raw.rows,
+                        rows_loaded=len(loaded), rows_rejected=len(rejected & all_lines),
+                        rows_duplicate=len(duplicate), tables=dict(outcome.changed),
+                        rejected_by_rule=rejects.by_rule(), notes=list(ctx.notes),
+                        unaccounted=unaccounted)
+    if not result.adds_up:
+        log.error("\n".join(result.lines()))
+        return result
+    _final_check(outcome)
+    imported_at = pd.Timestamp.now(tz="UTC").floor("s")
+    stamp = imported_at.strftime("%Y%m%dT%H%M%S")
+    txn = Transaction(data_dir)
+    try:
+        for name, frame in outcome.tables.items():
+            txn.stage_table(name, frame)
+        if rejects.count:
+            relative = f"{REJECTED_DIR}/{source}/{stamp}-{raw.path.stem}.parquet"
+            txn.stage_bytes(relative, rejected_file_bytes(
+                rejects.frame(), source=source, source_file=raw.name, imported_at=imported_at))
+            result.rejected_path = f"data folder: {relative}"
+        raw_path, already = raw_copy_path(source, raw, data_dir)
+        if keep_raw and not already:
+            txn.stage_copy(raw_path, raw.path)
+        entry = LedgerEntry(sha256=raw.sha256, source=source, file=raw.name,
+                            raw_path=raw_path, imported_at=imported_at.isoformat(),
+                            rows_read=result.rows_read, rows_loaded=result.rows_loaded,
+                            rows_rejected=result.rows_rejected,
+                            rows_duplicate=result.rows_duplicate, tables=dict(result.tables))
+        txn.stage_bytes(LEDGER_FILE, ledger.add(entry).to_bytes())
+        txn.commit()
+    finally:
+        txn.discard()
+    log.info("\n".join(result.lines()))
+    return result
+

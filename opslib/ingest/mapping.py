@@ -1,0 +1,496 @@
+"""Any CSV into any canonical table, through a mapping file (TOML).
+
+A mapping says how to read the file ([read]: encoding, delimiter, decimal separator, date
+order, time zone), what each source column is ([columns]: type, formats, which texts mean
+"missing"), which rows to refuse ([[checks]]: a rule each row must pass) and how to build
+each canonical table ([tables.<name>]: one SQL expression per canonical column, evaluated
+by the embedded DuckDB over the typed source rows). A table with `group_by` has one row per
+group, so a flat file of order lines also gives orders, customers and products.
+
+```toml
+name = "tickets"
+[read]
+dates = "day-first"
+[columns]
+"Ticket" = "text"
+"Opened" = "timestamp"
+[tables.tickets.columns]
+ticket_id = '"Ticket"'
+created_at = '"Opened"'
+channel = "'email'"
+```
+
+In expressions, `source` is the file itself (for look-ups across rows), `store.<table>` is
+the table already imported (empty when absent), `country_code(text)` turns a country name
+into its ISO code, and `store_currency()` is the currency of playbook.toml.
+docs/data-sources.md documents every key.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from opslib.errors import MissingFileError
+from opslib.ingest.base import FileImporter, reject_bad
+from opslib.ingest.columns import Want
+from opslib.ingest.engine import LINES, Candidate, Context
+from opslib.ingest.parse import DATE_ORDERS, clean_text, date_order_problem, parse_bool, \
+    parse_date, parse_int, parse_number, parse_timestamp
+from opslib.ingest.readers import LINE, ImportFileError
+from opslib.ingest.rejects import Rejects
+from opslib.schema import TABLES, TYPES, table_path
+
+__all__ = ["Mapping", "MappingError", "MappingImporter", "load_mapping", "identity_mapping",
+           "country_code", "COLUMN_TYPES"]
+
+COLUMN_TYPES = ("text", "number", "int", "bool", "date", "timestamp")
+MERGES = ("upsert", "replace_orders", "insert_missing")
+_ARROW_TYPES = {"text": pa.string(), "number": pa.float64(), "int": pa.int64(),
+                "bool": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC")}
+_DEFAULT_MERGE = {"order_lines": "replace_orders"}
+
+
+class MappingError(ImportFileError):
+    """A mapping file is not valid (nothing was imported)."""
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    name: str
+    type: str = "text"
+    formats: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    required: bool = True
+    keep_apostrophe: bool = False
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    rule: str
+    column: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: dict[str, str]
+    where: str | None = None
+    group_by: tuple[str, ...] = ()
+    merge: str = "upsert"
+    primary: bool = True
+    earliest: tuple[str, ...] = ()
+    messages: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A parsed, checked mapping file."""
+
+    name: str
+    path: Path | None
+    description: str
+    encoding: str
+    delimiter: str
+    decimal: str
+    dates: str
+    timezone: str | None
+    columns: dict[str, SourceColumn]
+    checks: tuple[Check, ...]
+    skip: tuple[str, str] | None  # (condition, reason)
+    tables: dict[str, TableSpec]
+    skip_lines: int = 0  # title lines above the header
+
+
+def _fail(path: Path | str, what: str, fix: str) -> MappingError:
+    return MappingError(f"mapping '{Path(path).name}': {what}", file=str(path), fix=fix)
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping file; MappingError names the key that is wrong.
+
+    >>> from pathlib import Path
+    >>> m = load_mapping(Path(__file__).parents[2] / "examples" / "mappings" / "superstore.toml")
+    >>> sorted(m.tables)
+    ['customers', 'order_lines', 'orders', 'products', 'shipments']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"mapping file '{path}' does not exist", file=str(path),
+                               fix="Pass a TOML mapping (see examples/mappings/).")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise _fail(path, f"not valid TOML ({err})", "Fix the syntax at the line shown.") \
+            from err
+    return mapping_from_dict(raw, path=path)
+
+
+def mapping_from_dict(raw: dict, *, path: Path | None = None,
+                      name: str | None = None) -> Mapping:
+    """Build and check a mapping from parsed TOML."""
+    where = path or Path(f"{name or 'mapping'}.toml")
+    known = {"name", "description", "read", "columns", "checks", "skip", "tables"}
+    unknown = set(raw) - known
+    if unknown:
+        raise _fail(where, f"unknown key '{sorted(unknown)[0]}'",
+                    f"Use only {', '.join(sorted(known))}.")
+    read = raw.get("read", {})
+    read_keys = {"encoding", "delimiter", "decimal", "dates", "timezone", "skip_lines"}
+    if set(read) - read_keys:
+        raise _fail(where, f"unknown key 'read.{sorted(set(read) - read_keys)[0]}'",
+                    f"[read] takes {', '.join(sorted(read_keys))}.")
+    dates = read.get("dates", "auto")
+    if dates not in DATE_ORDERS:
+        raise _fail(where, f"read.dates = '{dates}' is not one of {', '.join(DATE_ORDERS)}",
+                    "Say how dates like 03/04/2024 are written: day-first (3 April) or "
+                    "month-first (4 March).")
+    decimal = read.get("decimal", "auto")
+    if decimal not in (".", ",", "auto"):
+        raise _fail(where, f"read.decimal = '{decimal}' is not '.', ',' or 'auto'",
+                    "Set the decimal separator of the file's numbers.")
+    columns = {col: _source_column(where, col, spec) for col, spec in
+               raw.get("columns", {}).items()}
+    if not columns:
+        raise _fail(where, "no [columns] section", "List the source columns the mapping "
+                    "uses, with their types.")
+    checks = tuple(_check(where, i, c) for i, c in enumerate(raw.get("checks", [])))
+    skip = raw.get("skip")
+    skip_pair = None
+    if skip is not None:
+        if not isinstance(skip, dict) or set(skip) != {"when", "reason"}:
+            raise _fail(where, "[skip] needs exactly 'when' (a condition) and 'reason'",
+                        "Example: when = 'starts_with(\"Type\", ''Transfer'')', reason = "
+                        "'transfers between own accounts'.")
+        skip_pair = (skip["when"], skip["reason"])
+    tables = {t: _table(where, t, spec) for t, spec in raw.get("tables", {}).items()}
+    if not tables:
+        raise _fail(where, "no [tables.<name>] section", "Map the file to at least one "
+                    "canonical table.")
+    return Mapping(name=raw.get("name") or name or where.stem, path=path,
+                   description=raw.get("description", ""), encoding=read.get("encoding", "auto"),
+                   delimiter=read.get("delimiter", "auto"), decimal=decimal, dates=dates,
+                   timezone=read.get("timezone"), columns=columns, checks=checks,
+                   skip_lines=int(read.get("skip_lines", 0)),
+                   skip=skip_pair, tables=tables)
+
+
+def _source_column(where: Path, name: str, spec: object) -> SourceColumn:
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, dict):
+        raise _fail(where, f"columns.\"{name}\" must be a type name or a table",
+                    f"Write \"{name}\" = \"text\" or {{ type = \"date\", formats = [...] }}.")
+    allowed = {"type", "formats", "missing", "required", "keep_apostrophe"}
+    if set(spec) - allowed:
+        raise _fail(where, f"columns.\"{name}\" has unknown key "
+                    f"'{sorted(set(spec) - allowed)[0]}'", f"Use {', '.join(sorted(allowed))}.")
+    kind = spec.get("type", "text")
+    if kind not in COLUMN_TYPES:
+        raise _fail(where, f"columns.\"{name}\" type '{kind}' is not one of "
+                    f"{', '.join(COLUMN_TYPES)}", "Pick the type of the source column.")
+    return SourceColumn(name, kind, tuple(spec.get("formats", ())),
+                        tuple(spec.get("missing", ())), bool(spec.get("required", True)),
+                        bool(spec.get("keep_apostrophe", False)))
+
+
+def _check(where: Path, index: int, spec: dict) -> Check:
+    if not isinstance(spec, dict) or not {"name", "rule", "message"} <= set(spec):
+        raise _fail(where, f"checks[{index}] needs name, rule and message",
+                    "Example: name = \"ship_before_order\", rule = '\"Ship Date\" >= "
+                    "\"Order Date\"', message = \"shipped before it was ordered\".")
+    return Check(spec["name"], spec["rule"], spec.get("column"), spec["message"])
+
+
+def _table(where: Path, name: str, spec: dict) -> TableSpec:
+    if name not in TABLES:
+        raise _fail(where, f"'{name}' is not a canonical table",
+                    f"Use one of {', '.join(TABLES)}.")
+    allowed = {"columns", "where", "group_by", "merge", "primary", "earliest", "messages"}
+    if set(spec) - allowed:
+        raise _fail(where, f"tables.{name} has unknown key '{sorted(set(spec) - allowed)[0]}'",
+                    f"Use {', '.join(sorted(allowed))}.")
+    columns = spec.get("columns", {})
+    table = TABLES[name]
+    unknown = [c for c in columns if c not in table.column_names]
+    if unknown:
+        raise _fail(where, f"tables.{name}.columns.{unknown[0]} is not a column of {name}",
+                    f"{name} has: {', '.join(table.column_names)}.")
+    missing = [c.name for c in table.columns if not c.nullable and c.name not in columns]
+    if missing:
+        raise _fail(where, f"tables.{name} does not map {', '.join(missing)}",
+                    "Every column that may not be empty needs an expression (a source "
+                    "column, a constant like 'paid', or a formula).")
+    merge = spec.get("merge", _DEFAULT_MERGE.get(name, "upsert"))
+    if merge not in MERGES:
+        raise _fail(where, f"tables.{name}.merge = '{merge}' is not one of {', '.join(MERGES)}",
+                    "upsert replaces rows with the same key; insert_missing only adds new "
+                    "keys; replace_orders replaces all rows of the orders present.")
+    group_by = spec.get("group_by", ())
+    group_by = (group_by,) if isinstance(group_by, str) else tuple(group_by)
+    return TableSpec(name, dict(columns), spec.get("where"), group_by, merge,
+                     bool(spec.get("primary", True)), tuple(spec.get("earliest", ())),
+                     dict(spec.get("messages", {})))
+
+
+_CONTRACT_TO_SOURCE = {"text": "text", "int": "int", "money": "number", "float": "number",
+                       "bool": "bool", "timestamp": "timestamp", "date": "date"}
+
+
+def identity_mapping(table: str) -> Mapping:
+    """The mapping of a CSV whose header is exactly the canonical columns of `table`
+    (the files `playbook template` writes).
+
+    >>> identity_mapping("promotions").tables["promotions"].columns["promo_code"]
+    '"promo_code"'
+    """
+    spec = TABLES[table]
+    columns = {c.name: SourceColumn(c.name, _CONTRACT_TO_SOURCE[c.type], required=True)
+               for c in spec.columns}
+    return Mapping(name=table, path=None, description=f"a {table} file in the playbook's own "
+                   "columns", encoding="auto", delimiter="auto", decimal="auto",
+                   dates="year-first", timezone=None, columns=columns, checks=(), skip=None,
+                   tables={table: TableSpec(table, {c: f'"{c}"' for c in spec.column_names})})
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    from babel import Locale
+
+    names = {name.lower(): code for code, name in Locale("en").territories.items()
+             if len(code) == 2 and code.isalpha()}
+    names.update({code.lower(): code for code in list(names.values())})
+    names.update({"usa": "US", "united states of america": "US", "u.s.a.": "US", "uk": "GB",
+                  "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+                  "northern ireland": "GB", "eire": "IE", "republic of ireland": "IE",
+                  "rsa": "ZA", "czech republic": "CZ", "korea": "KR", "south korea": "KR",
+                  "russia": "RU", "holland": "NL", "the netherlands": "NL",
+                  "hong kong": "HK", "macau": "MO", "vietnam": "VN", "turkey": "TR"})
+    return names
+
+
+def country_code(name: str | None) -> str | None:
+    """ISO 3166-1 alpha-2 code of a country name or code; None if unknown.
+
+    >>> country_code("EIRE"), country_code("United Kingdom"), country_code("de")
+    ('IE', 'GB', 'DE')
+    >>> country_code("Channel Islands") is None
+    True
+    """
+    if name is None:
+        return None
+    return _country_names().get(str(name).strip().lower())
+
+
+class MappingImporter(FileImporter):
+    """Imports a CSV through a `Mapping`."""
+
+    what = "CSV file"
+
+    def __init__(self, mapping: Mapping, *, source: str | None = None) -> None:
+        self.mapping = mapping
+        self.source = source or f"csv-{mapping.name}"
+        self.what = f"file for mapping '{mapping.name}'"
+        self.encoding = mapping.encoding
+        self.skip_lines = mapping.skip_lines
+        self.delimiter = {"tab": "\t", "\\t": "\t"}.get(mapping.delimiter, mapping.delimiter)
+        self.spec = {name: Want((name,), col.required) for name, col in mapping.columns.items()}
+
+    def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
+              rejects: Rejects) -> list[Candidate]:
+        con = self._connect(ctx)
+        try:
+            frame = self._skip(con, frame, columns, rejects)
+            typed = self._typed(frame, columns, ctx, rejects)
+            con.register("__typed", typed)
+            con.execute("CREATE OR REPLACE TEMP TABLE source AS SELECT * FROM __typed")
+            self._apply_checks(con, ctx, rejects, frame)
+            if rejects.count:
+                bad = sorted(rejects.lines)
+                con.execute("DELETE FROM source WHERE __line IN (SELECT unnest(?))", [bad])
+            return [self._table(con, spec, ctx) for spec in self.mapping.tables.values()]
+        finally:
+            con.close()
+
+    # -- typing the source columns -------------------------------------------------------
+    def _typed(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
+               rejects: Rejects) -> pa.Table:
+        zone = self.mapping.timezone or ctx.settings.store.timezone
+        out: dict[str, pd.Series] = {LINE: frame[LINE]}
+        fields = [(LINE, pa.int64())]
+        bad = pd.Series(False, index=frame.index)
+        for name, col in self.mapping.columns.items():
+            fields.append((name, _ARROW_TYPES[col.type]))
+            if name not in columns:
+                out[name] = pd.Series([None] * len(frame), index=frame.index, dtype="object")
+                continue
+            raw = frame[columns[name]]
+            if col.missing:
+                raw = raw.where(~raw.str.strip().isin(col.missing), "")
+            if col.type == "text":
+                out[name] = clean_text(raw, strip_apostrophe=not col.keep_apostrophe) \
+                    .astype("object")
+                continue
+            parsed, expected, rule = self._parse(raw, col, zone, frame, ctx)
+            reject_bad(rejects, frame, parsed.bad & ~bad, column=name, raw=raw, rule=rule,
+                       expected=expected)
+            bad |= parsed.bad
+            out[name] = parsed.values
+        typed = pd.DataFrame(out, index=frame.index)
+        return pa.Table.from_pandas(typed, schema=pa.schema(fields), preserve_index=False)
+
+    def _parse(self, raw: pd.Series, col: SourceColumn, zone: str, frame: pd.DataFrame,
+               ctx: Context):
+        decimal = self.mapping.decimal
+        if col.type == "number":
+            hint = "" if decimal == "," else " (if the file writes 12,50 for twelve and a " \
+                "half, set decimal = \",\" under [read])"
+            return parse_number(raw, decimal=decimal), f"a number{hint}", "not_a_number"
+        if col.type == "int":
+            return parse_int(raw, decimal=decimal), "a whole number", "not_a_whole_number"
+        if col.type == "bool":
+            return parse_bool(raw), "yes/no or true/false", "not_a_boolean"
+        order = self._date_order(raw, col, frame, ctx)
+        if col.type == "date":
+            return parse_date(raw, order=order, formats=col.formats), "a date", "not_a_date"
+        return (parse_timestamp(raw, order=order, zone=zone, formats=col.formats),
+                "a date and time", "not_a_date")
+
+    def _date_order(self, raw: pd.Series, col: SourceColumn, frame: pd.DataFrame,
+                    ctx: Context) -> str:
+        if col.formats:
+            return self.mapping.dates
+        order, problem = date_order_problem(raw, self.mapping.dates)
+        if problem is None:
+            return order
+        line = int(frame.loc[problem.position, LINE])
+        setting = self.mapping.dates
+        raise ImportFileError(
+            f"{ctx.where(line, col.name)}: '{problem.value}' contradicts dates = "
+            f"\"{setting}\" in mapping '{self.mapping.name}': {problem.reason}",
+            file=ctx.file, line=line, column=col.name,
+            fix="Set dates = \"day-first\" or \"month-first\" under [read] to match how "
+                "the file writes dates (or give the column explicit formats). Nothing was "
+                "imported.")
+
+    # -- SQL -------------------------------------------------------------------------
+    def _connect(self, ctx: Context) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        con.create_function("country_code", country_code, [duckdb.sqltype("VARCHAR")],
+                            duckdb.sqltype("VARCHAR"), null_handling="special")
+        currency = ctx.settings.store.currency.replace("'", "")
+        con.execute(f"CREATE MACRO store_currency() AS '{currency}'")
+        con.execute("CREATE SCHEMA store")
+        for name, table in TABLES.items():
+            path = table_path(ctx.data_dir, name)
+            if path.exists():
+                pattern = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
+                con.execute(f"CREATE VIEW store.{name} AS SELECT * FROM "
+                            f"read_parquet('{pattern.replace(chr(39), chr(39) * 2)}')")
+            else:
+                empty = pa.schema([(c.name, TYPES[c.type][1]) for c in table.columns]) \
+                    .empty_table()
+                con.register(f"__empty_{name}", empty)
+                con.execute(f"CREATE VIEW store.{name} AS SELECT * FROM __empty_{name}")
+        return con
+
+    def _sql_error(self, err: Exception, where: str) -> MappingError:
+        return _fail(self.mapping.path or f"{self.mapping.name}.toml",
+                     f"{where}: {str(err).splitlines()[0]}",
+                     "Fix the SQL expression (quote column names with double quotes and "
+                     "text with single quotes).")
+
+    def _skip(self, con, frame: pd.DataFrame, columns: dict[str, str],
+              rejects: Rejects) -> pd.DataFrame:
+        """Rows the mapping leaves out on purpose ([skip] sees the columns' raw text)."""
+        if not self.mapping.skip:
+            return frame
+        condition, reason = self.mapping.skip
+        text = pd.DataFrame({LINE: frame[LINE]})
+        for name in self.mapping.columns:
+            text[name] = clean_text(frame[columns[name]]) if name in columns else None
+        con.register("__text", pa.Table.from_pandas(text.astype(
+            {n: "object" for n in self.mapping.columns}), preserve_index=False))
+        try:
+            skipped = con.execute(f"SELECT __line FROM __text WHERE coalesce(({condition}), "
+                                  "FALSE)").fetchall()
+        except duckdb.Error as err:
+            raise self._sql_error(err, "skip.when") from err
+        lines = [r[0] for r in skipped]
+        rejects.add(lines, column=None, raw=None, rule="skipped_by_mapping",
+                    message=f"left out on purpose by the mapping: {reason}")
+        return frame[~frame[LINE].isin(lines)]
+
+    def _apply_checks(self, con, ctx: Context, rejects: Rejects, frame: pd.DataFrame) -> None:
+        for check in self.mapping.checks:
+            column = f', CAST("{check.column}" AS VARCHAR)' if check.column else ", NULL"
+            try:
+                failing = con.execute(f"SELECT __line{column} FROM source WHERE NOT "
+                                      f"coalesce(({check.rule}), TRUE)").fetchall()
+            except duckdb.Error as err:
+                raise self._sql_error(err, f"check '{check.name}'") from err
+            rejects.add([r[0] for r in failing], column=check.column,
+                        raw=[r[1] for r in failing], rule=check.name, message=check.message)
+
+    def _table(self, con, spec: TableSpec, ctx: Context) -> Candidate:
+        table = TABLES[spec.name]
+        selects = []
+        for column in table.columns:
+            expression = spec.columns.get(column.name, "NULL")
+            selects.append(f"({expression}) AS \"{column.name}\"")
+        lines = "list(__line ORDER BY __line)" if spec.group_by else "[__line]"
+        query = f"SELECT {', '.join(selects)}, {lines} AS __lines FROM source"
+        if spec.where:
+            query += f" WHERE ({spec.where})"
+        if spec.group_by:
+            query += " GROUP BY " + ", ".join(spec.group_by)
+        try:
+            result = con.execute(query).arrow()
+        except duckdb.Error as err:
+            raise self._sql_error(err, f"tables.{spec.name}") from err
+        if isinstance(result, pa.RecordBatchReader):
+            result = result.read_all()
+        frame = result.to_pandas()
+        frame = _coerce(spec.name, frame)
+        origin = {c: e.strip().strip('"') for c, e in spec.columns.items()
+                  if e.strip().startswith('"') and e.strip().endswith('"')
+                  and e.strip().count('"') == 2}
+        return Candidate(spec.name, frame, merge=spec.merge, primary=spec.primary,
+                         origin=origin, earliest=spec.earliest, messages=spec.messages)
+
+
+def _coerce(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Cast SQL results to the contract's types, leaving values that do not fit empty
+    (the contract check then rejects them, naming the column)."""
+    out = frame.copy()
+    for column in TABLES[name].columns:
+        values = out[column.name]
+        if column.type == "text":
+            out[column.name] = values.astype("object").where(values.notna(), None).map(
+                lambda v: v if v is None else str(v))
+        elif column.type in ("money", "float"):
+            out[column.name] = pd.to_numeric(values, errors="coerce").astype("float64")
+        elif column.type == "int":
+            number = pd.to_numeric(values, errors="coerce")
+            out[column.name] = number.round().astype("Int64")
+        elif column.type == "bool":
+            out[column.name] = values.astype("boolean")
+        elif column.type == "timestamp":
+            out[column.name] = pd.to_datetime(values, utc=True, errors="coerce") \
+                .astype("datetime64[us, UTC]")
+        elif column.type == "date":
+            stamps = pd.to_datetime(values, errors="coerce")
+            if getattr(stamps.dt, "tz", None) is not None:
+                stamps = stamps.dt.tz_localize(None)
+            out[column.name] = [None if pd.isna(v) else v.date() for v in stamps]
+    out[LINES] = out[LINES].map(list)
+    return out

@@ -1,0 +1,650 @@
+"""Shopify admin CSV exports: orders, products, customers and inventory levels.
+
+Orders export (Orders → Export → "All orders" or a date range, "CSV for Excel, Numbers, or
+other spreadsheet programs"): one row per line item. Shopify's own export puts the order's
+fields (status, totals, discount, shipping, payment) on the order's first row only; some
+third-party exporters repeat them on every row. Both are read the same way: each order field
+is the first non-empty value among the order's rows, never a sum across rows. The platform's
+order id (column `Id`) is the key, so a later, overlapping export updates orders in place.
+
+Decisions (docs/data-sources.md explains them to users):
+
+* customers are keyed by their email in lower case: the orders export carries no customer
+  id, and both exports carry the email. An order without an email is a guest order.
+* a customer or SKU seen only in orders gets a placeholder row (customers: name, city and
+  country from the billing address, created at their first order; products: the line item
+  name as title, category "uncategorised", the last price sold). A later customers or
+  products import fills them in; placeholders never overwrite richer rows.
+* the refund of an order (`Refunded Amount`) becomes one order-level row in returns (no
+  SKU: the export has no item detail), booked on the refund date when the export has one
+  (a `Refunded at` column), else on the cancellation date, else on the order date, and the
+  report says how many were dated which way.
+* `Fulfilled at` becomes a shipment (carrier "unknown", service = shipping method): the
+  export says nothing of carriers, tracking or delivery.
+* amounts must be in the store currency: an order in another currency is rejected
+  (`currency_mismatch`), a file entirely in another currency stops with an error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from opslib.ingest.base import FileImporter, reject_bad
+from opslib.ingest.columns import Want, column_or_empty
+from opslib.ingest.engine import LINES, Candidate, Context, lines_by, single_lines
+from opslib.ingest.parse import clean_text, parse_bool, parse_int, parse_number, \
+    parse_timestamp
+from opslib.ingest.readers import LINE, ImportFileError
+from opslib.ingest.rejects import Rejects
+
+__all__ = ["ShopifyOrders", "ShopifyProducts", "ShopifyCustomers", "ShopifyInventory",
+           "FINANCIAL_STATUS", "FULFILLMENT_STATUS", "channel_of"]
+
+POSITION = "__position"
+
+FINANCIAL_STATUS = {
+    "paid": "paid", "pending": "pending", "authorized": "authorized",
+    "partially_paid": "partially_paid", "partially_refunded": "partially_refunded",
+    "refunded": "refunded", "voided": "voided", "expired": "voided",
+    "partially paid": "partially_paid", "partially refunded": "partially_refunded",
+}
+FULFILLMENT_STATUS = {
+    "fulfilled": "fulfilled", "unfulfilled": "unfulfilled", "partial": "partial",
+    "partially fulfilled": "partial", "restocked": "unfulfilled", "scheduled": "unfulfilled",
+    "on_hold": "unfulfilled", "on hold": "unfulfilled", "in progress": "unfulfilled",
+}
+_CHANNELS = {"web": "online_store", "online store": "online_store", "pos": "pos",
+             "shopify_draft_order": "draft_order", "iphone": "mobile_app",
+             "android": "mobile_app", "buy_button": "buy_button"}
+
+
+def channel_of(source: pd.Series) -> pd.Series:
+    """Shopify's `Source` column as a sales channel.
+
+    >>> channel_of(pd.Series(["web", "pos", "3525187", None])).tolist()
+    ['online_store', 'pos', '3525187', 'unknown']
+    """
+    values = [None if pd.isna(v) else str(v).strip().lower() for v in source]
+    return pd.Series(["unknown" if not v else _CHANNELS.get(v, v) for v in values],
+                     index=source.index, dtype="object")
+
+
+def _first_per(values: pd.Series, group: pd.Series) -> pd.Series:
+    """Each row gets its group's first non-empty value (order fields on the first row)."""
+    return values.groupby(group, sort=False).transform("first")
+
+
+def _lines_per(frame: pd.DataFrame, key: str) -> pd.Series:
+    return lines_by(frame[key], frame[LINE])
+
+
+class ShopifyOrders(FileImporter):
+    """Shopify orders export → orders, order_lines, returns, shipments (+ placeholders)."""
+
+    source = "shopify-orders"
+    what = "Shopify orders export"
+    spec = {
+        "number": Want(("Name", "Order Number")),
+        "id": Want(("Id", "ID", "Order ID")),
+        "email": Want(("Email",), False),
+        "financial_status": Want(("Financial Status",)),
+        "fulfillment_status": Want(("Fulfillment Status",), False),
+        "fulfilled_at": Want(("Fulfilled at",), False),
+        "accepts_marketing": Want(("Accepts Marketing", "Accepts Email Marketing"), False),
+        "currency": Want(("Currency",)),
+        "shipping": Want(("Shipping",)),
+        "taxes": Want(("Taxes",)),
+        "total": Want(("Total",)),
+        "discount_code": Want(("Discount Code",), False),
+        "discount_amount": Want(("Discount Amount",)),
+        "shipping_method": Want(("Shipping Method",), False),
+        "created_at": Want(("Created at",)),
+        "quantity": Want(("Lineitem quantity",)),
+        "line_name": Want(("Lineitem name",), False),
+        "price": Want(("Lineitem price",)),
+        "sku": Want(("Lineitem sku",), False),
+        "line_discount": Want(("Lineitem discount",), False),
+        "billing_name": Want(("Billing Name",), False),
+        "billing_city": Want(("Billing City",), False),
+        "billing_country": Want(("Billing Country",), False),
+        "shipping_country": Want(("Shipping Country",), False),
+        "cancelled_at": Want(("Cancelled at",), False),
+        "payment_method": Want(("Payment Method",), False),
+        "refunded_amount": Want(("Refunded Amount",), False),
+        "refunded_at": Want(("Refunded at", "Refund Date", "Refund: Created At",
+                             "Refunded At"), False),
+        "vendor": Want(("Vendor",), False),
+        "channel": Want(("Source",), False),
+        "utm_source": Want(("Referring Site", "UTM Source", "Landing Site Ref"), False),
+    }
+
+    def prepare(self, frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+        number = clean_text(frame[columns["number"]])
+        out = frame.copy()
+        out[POSITION] = number.groupby(number, sort=False).cumcount() + 1
+        return out
+
+    def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
+              rejects: Rejects) -> list[Candidate]:
+        def raw(field: str) -> pd.Series:
+            return column_or_empty(frame, columns, field)
+
+        def text(field: str) -> pd.Series:
+            return clean_text(raw(field), strip_apostrophe=True)
+
+        zone = ctx.settings.store.timezone
+        number = text("number")
+        missing_number = number.isna()
+        rejects.add(frame.loc[missing_number, LINE], column=columns["number"], raw=None,
+                    rule="missing_value", message=f"'{columns['number']}' (the order number) "
+                    "is empty; every line item row must name its order")
+        ok = ~missing_number
+
+        order_codes = pd.Series(pd.factorize(number)[0], index=frame.index)  # -1: no number
+
+        def order_text(field: str) -> pd.Series:
+            return _first_per(text(field), order_codes).where(order_codes >= 0, None)
+
+        order_id = order_text("id")
+        fields = {name: order_text(name) for name in (
+            "email", "financial_status", "fulfillment_status", "fulfilled_at", "currency",
+            "shipping", "taxes", "total", "discount_code", "discount_amount",
+            "shipping_method", "cancelled_at", "payment_method", "refunded_amount",
+            "refunded_at", "billing_name", "billing_city", "billing_country",
+            "shipping_country", "accepts_marketing", "channel", "utm_source")}
+        created_raw = order_text("created_at")
+
+        # Parse order-level values; a bad one rejects every row of its order.
+        order_bad = pd.Series(False, index=frame.index)
+
+        def order_value(field: str, parsed, expected: str, rule: str) -> pd.Series:
+            nonlocal order_bad
+            bad = parsed.bad & ok & ~order_bad
+            if bad.any():
+                header = columns.get(field, field)
+                shown = fields[field] if field in fields else created_raw
+                first_line = frame[LINE].groupby(number, sort=False).transform("first")
+                rejects.add(frame.loc[bad, LINE], column=header, raw=shown[bad], rule=rule,
+                            message=[f"order {n}: '{header}' = '{v}' (line {f}) is not "
+                                     f"{expected}; the whole order is kept out"
+                                     for n, v, f in zip(number[bad], shown[bad],
+                                                        first_line[bad])])
+                order_bad |= bad
+            return parsed.values
+
+        created_at = order_value("created_at", parse_timestamp(
+            created_raw, order="year-first", zone=zone), "a date and time", "not_a_date")
+        fulfilled_at = order_value("fulfilled_at", parse_timestamp(
+            fields["fulfilled_at"], order="year-first", zone=zone), "a date and time",
+            "not_a_date")
+        cancelled_at = order_value("cancelled_at", parse_timestamp(
+            fields["cancelled_at"], order="year-first", zone=zone), "a date and time",
+            "not_a_date")
+        refunded_at = order_value("refunded_at", parse_timestamp(
+            fields["refunded_at"], order="year-first", zone=zone), "a date and time",
+            "not_a_date")
+        money = {}
+        for field in ("shipping", "taxes", "total", "discount_amount", "refunded_amount"):
+            money[field] = order_value(field, parse_number(fields[field]), "an amount",
+                                       "not_a_number")
+
+        # Line values; a bad one rejects that row only.
+        quantity = parse_int(raw("quantity"))
+        price = parse_number(raw("price"))
+        line_discount = parse_number(raw("line_discount"))
+        for field, parsed, expected, rule in (
+                ("quantity", quantity, "a whole number", "not_a_whole_number"),
+                ("price", price, "an amount", "not_a_number"),
+                ("line_discount", line_discount, "an amount", "not_a_number")):
+            reject_bad(rejects, frame, parsed.bad & ok & ~order_bad, column=columns[field],
+                       raw=raw(field), rule=rule, expected=expected)
+        line_bad = quantity.bad | price.bad | line_discount.bad
+
+        # Rules across values.
+        currency = fields["currency"].str.upper()
+        store_currency = ctx.settings.store.currency
+        if currency.notna().any() and not (currency == store_currency).any():
+            found = ", ".join(sorted(currency.dropna().unique()))
+            raise ImportFileError(
+                f"{self.what} '{ctx.file}': every order is in {found}, but the store "
+                f"currency is {store_currency}", file=ctx.file, column=columns["currency"],
+                fix=f"Set [store] currency = \"{found.split(',')[0]}\" in playbook.toml if "
+                    "that is your shop's currency, then import again.")
+        foreign = ok & ~order_bad & currency.notna() & (currency != store_currency)
+        rejects.add(frame.loc[foreign, LINE], column=columns["currency"], raw=currency[foreign],
+                    rule="currency_mismatch", message=[
+                        f"order {n} is in {c}, the store currency is {store_currency}; "
+                        "amounts in two currencies cannot be added up. Convert the order "
+                        "or set the store currency." for n, c in zip(number[foreign],
+                                                                     currency[foreign])])
+        order_bad |= foreign
+        early = ok & ~order_bad & fulfilled_at.notna() & created_at.notna() & \
+            (fulfilled_at < created_at)
+        rejects.add(frame.loc[early, LINE], column=columns.get("fulfilled_at"),
+                    raw=fields["fulfilled_at"][early], rule="ship_before_order", message=[
+                        f"order {n} was fulfilled ({f}) before it was placed ({c}); fix the "
+                        "dates in Shopify or leave the order out" for n, f, c in zip(
+                            number[early], fields["fulfilled_at"][early], created_raw[early])])
+        order_bad |= early
+        missing_id = ok & ~order_bad & order_id.isna()
+        rejects.add(frame.loc[missing_id, LINE], column=columns["id"], raw=None,
+                    rule="missing_value", message=[
+                        f"order {n} has no '{columns['id']}' (the platform order id, the key "
+                        "that lets a later export update it); export with the Id column"
+                        for n in number[missing_id]])
+        order_bad |= missing_id
+
+        keep = ok & ~order_bad & ~line_bad
+        rows = pd.DataFrame({
+            LINE: frame[LINE], "order_id": order_id, "number": number,
+            "created_at": created_at, "quantity": quantity.values, "price": price.values,
+            "line_discount": line_discount.values.fillna(0.0), "sku": text("sku"),
+            "line_name": text("line_name"), "vendor": text("vendor"),
+            "position": frame[POSITION] if POSITION in frame else 1,
+        })[keep]
+        first = pd.DataFrame({
+            "order_id": order_id, "number": number, "created_at": created_at,
+            "fulfilled_at": fulfilled_at, "cancelled_at": cancelled_at,
+            "refunded_at": refunded_at, **{f: fields[f] for f in (
+                "email", "financial_status", "fulfillment_status", "currency",
+                "discount_code", "shipping_method", "payment_method", "billing_name",
+                "billing_city", "billing_country", "shipping_country", "accepts_marketing",
+                "channel", "utm_source")},
+            **money,
+        })[keep].drop_duplicates("order_id")
+
+        lines = pd.DataFrame({
+            "order_id": rows["order_id"], "line_number": rows["position"],
+            "sku": rows["sku"], "quantity": rows["quantity"], "unit_price": rows["price"],
+            "discount_amount": rows["line_discount"], "created_at": rows["created_at"],
+            LINES: rows[LINE].pipe(single_lines),
+        })
+        gross = (rows["quantity"].astype("float64") * rows["price"]).groupby(
+            rows["order_id"], sort=False).sum()
+        first = first.set_index("order_id", drop=False)
+        email = first["email"].str.lower()
+        orders = pd.DataFrame({
+            "order_id": first["order_id"], "order_number": first["number"],
+            "customer_id": email, "email": first["email"], "created_at": first["created_at"],
+            "currency": first["currency"].str.upper(),
+            "financial_status": first["financial_status"].str.lower().map(
+                lambda v: FINANCIAL_STATUS.get(v, v)),
+            "fulfillment_status": first["fulfillment_status"].fillna("unfulfilled")
+                .str.lower().map(lambda v: FULFILLMENT_STATUS.get(v, v)),
+            "cancelled_at": first["cancelled_at"], "channel": channel_of(first["channel"]),
+            "source": first["utm_source"], "discount_code": first["discount_code"],
+            "payment_method": first["payment_method"],
+            "subtotal": gross.reindex(first.index).fillna(0.0),
+            "discount_amount": first["discount_amount"].fillna(0.0),
+            "shipping_amount": first["shipping"].fillna(0.0),
+            "tax_amount": first["taxes"].fillna(0.0),
+            "total_amount": first["total"].fillna(0.0),
+            "shipping_country": first["shipping_country"].fillna(first["billing_country"]),
+            LINES: _lines_per(rows, "order_id").reindex(first.index),
+        }).reset_index(drop=True)
+        origin = {"order_id": columns["id"], "order_number": columns["number"],
+                  "financial_status": columns["financial_status"],
+                  "currency": columns["currency"], "created_at": columns["created_at"],
+                  "total_amount": columns["total"], "subtotal": columns["price"],
+                  "discount_amount": columns["discount_amount"],
+                  "shipping_amount": columns["shipping"], "tax_amount": columns["taxes"],
+                  "quantity": columns["quantity"], "unit_price": columns["price"],
+                  "sku": columns.get("sku", "Lineitem sku"),
+                  "fulfillment_status": columns.get("fulfillment_status",
+                                                    "Fulfillment Status")}
+        candidates = [
+            Candidate("orders", orders, origin=origin),
+            Candidate("order_lines", lines.reset_index(drop=True), merge="replace_orders",
+                      origin=origin),
+            Candidate("returns", self._refunds(first, orders, ctx), origin={
+                "refund_amount": columns.get("refunded_amount", "Refunded Amount")}),
+            Candidate("shipments", self._shipments(first, orders)),
+            Candidate("customers", self._customers(first, orders), merge="insert_missing",
+                      primary=False, earliest=("created_at",)),
+            Candidate("products", _placeholder_products(rows), merge="insert_missing",
+                      primary=False),
+        ]
+        self._notes(ctx, rows, orders, first)
+        return [c for c in candidates if c.table in ("orders", "order_lines") or len(c.frame)]
+
+    @staticmethod
+    def _refunds(first: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        refunded = first[first["refunded_amount"].fillna(0) > 0]
+        when = refunded["refunded_at"].fillna(refunded["cancelled_at"]).fillna(
+            refunded["created_at"])
+        lines = orders.set_index("order_id")[LINES]
+        return pd.DataFrame({
+            "return_id": refunded["order_id"] + "-refund", "order_id": refunded["order_id"],
+            "sku": None, "quantity": pd.array([pd.NA] * len(refunded), dtype="Int64"),
+            "reason": "other", "requested_at": when, "received_at": pd.NaT,
+            "refunded_at": when, "refund_amount": refunded["refunded_amount"],
+            "resolution": "refund", "status": "refunded",
+            LINES: lines.reindex(refunded["order_id"]).to_numpy(),
+        }).reset_index(drop=True)
+
+    @staticmethod
+    def _shipments(first: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
+        shipped = first[first["fulfilled_at"].notna()]
+        lines = orders.set_index("order_id")[LINES]
+        return pd.DataFrame({
+            "shipment_id": shipped["order_id"] + "-f1", "order_id": shipped["order_id"],
+            "carrier": "unknown",
+            "service": shipped["shipping_method"].fillna("standard"),
+            "tracking_number": None, "shipped_at": shipped["fulfilled_at"],
+            "promised_at": pd.NaT, "delivered_at": pd.NaT, "status": "in_transit",
+            "shipping_cost": np.nan, "tracking_sent_at": pd.NaT,
+            LINES: lines.reindex(shipped["order_id"]).to_numpy(),
+        }).reset_index(drop=True)
+
+    @staticmethod
+    def _customers(first: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
+        known = first[first["email"].notna()].copy()
+        known["customer_id"] = known["email"].str.lower()
+        known = known.sort_values("created_at")
+        grouped = known.groupby("customer_id", sort=False)
+        firsts = grouped.first()
+        consent = parse_bool(firsts["accepts_marketing"].fillna("no")).values.fillna(False)
+        return pd.DataFrame({
+            "customer_id": firsts.index, "email": firsts["email"].to_numpy(),
+            "name": firsts["billing_name"].to_numpy(), "phone": None,
+            "city": firsts["billing_city"].to_numpy(),
+            "country": firsts["billing_country"].str.upper().to_numpy(),
+            "created_at": grouped["created_at"].min().to_numpy(),
+            "has_marketing_consent": consent.to_numpy(),
+            LINES: [[] for _ in range(len(firsts))],
+        })
+
+    @staticmethod
+    def _notes(ctx: Context, rows: pd.DataFrame, orders: pd.DataFrame,
+               first: pd.DataFrame) -> None:
+        refunded = first[first["refunded_amount"].fillna(0) > 0]
+        if len(refunded):
+            dated = int(refunded["refunded_at"].notna().sum())
+            by_cancel = int((refunded["refunded_at"].isna()
+                             & refunded["cancelled_at"].notna()).sum())
+            by_order = len(refunded) - dated - by_cancel
+            ctx.notes.append(
+                f"{len(refunded):,} refunded order(s) → returns: {dated:,} on their refund "
+                f"date, {by_cancel:,} on their cancellation date and {by_order:,} on their "
+                "order date (the export has no refund date for them)")
+        no_sku = int(rows["sku"].isna().sum())
+        if no_sku:
+            ctx.notes.append(f"{no_sku:,} line item(s) have no SKU: kept with an empty sku "
+                             "(give the variants SKUs in Shopify to see them per product)")
+
+
+def _placeholder_products(rows: pd.DataFrame) -> pd.DataFrame:
+    """A product row for every SKU sold, from the latest line that sold it."""
+    sold = rows[rows["sku"].notna()].sort_values("created_at")
+    latest = sold.groupby("sku", sort=False).last()
+    title = latest["line_name"].fillna(pd.Series(latest.index, index=latest.index))
+    return pd.DataFrame({
+        "sku": latest.index, "product_id": title.str.split(" - ").str[0].to_numpy(),
+        "title": title.to_numpy(), "category": "uncategorised",
+        "vendor": latest["vendor"].to_numpy(), "price": latest["price"].to_numpy(),
+        "unit_cost": np.nan, "status": "active", "supplier": None,
+        "lead_time_days": pd.array([pd.NA] * len(latest), dtype="Int64"),
+        "has_description": False, "image_count": 0,
+        LINES: [[] for _ in range(len(latest))],
+    })
+
+
+class ShopifyCustomers(FileImporter):
+    """Shopify customers export → customers (keyed by email, like the orders)."""
+
+    source = "shopify-customers"
+    what = "Shopify customers export"
+    spec = {
+        "email": Want(("Email",)),
+        "customer_id": Want(("Customer ID", "ID", "Id"), False),
+        "first_name": Want(("First Name",), False),
+        "last_name": Want(("Last Name",), False),
+        "consent": Want(("Accepts Email Marketing", "Accepts Marketing"), False),
+        "city": Want(("City", "Default Address City"), False),
+        "country": Want(("Country Code", "Default Address Country Code"), False),
+        "phone": Want(("Phone", "Default Address Phone"), False),
+        "created_at": Want(("Created at", "Customer Since", "Created At"), False),
+    }
+
+    def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
+              rejects: Rejects) -> list[Candidate]:
+        def text(field: str, **kw) -> pd.Series:
+            return clean_text(column_or_empty(frame, columns, field), **kw)
+
+        email = text("email")
+        platform_id = text("customer_id")
+        key = email.str.lower().fillna("id:" + platform_id)
+        missing = key.isna()
+        rejects.add(frame.loc[missing, LINE], column=columns["email"], raw=None,
+                    rule="missing_value", message="the customer has no email (and no "
+                    "customer id): it cannot be linked to orders. Add an email in Shopify")
+        created = parse_timestamp(text("created_at").fillna(""), order="year-first",
+                                  zone=ctx.settings.store.timezone)
+        reject_bad(rejects, frame, created.bad & ~missing, column=columns.get("created_at", ""),
+                   raw=column_or_empty(frame, columns, "created_at"), rule="not_a_date",
+                   expected="a date and time")
+        keep = ~missing & ~created.bad
+        name = (text("first_name").fillna("") + " " + text("last_name").fillna("")).str.strip()
+        consent = parse_bool(text("consent").fillna("no"))
+        out = pd.DataFrame({
+            "customer_id": key, "email": email, "name": name.where(name != "", None),
+            "phone": text("phone", strip_apostrophe=True), "city": text("city"),
+            "country": text("country").str.upper(), "created_at": created.values,
+            "has_marketing_consent": consent.values.fillna(False),
+            LINES: frame[LINE].pipe(single_lines),
+        })[keep]
+        out["created_at"] = self._creation_dates(out, ctx)
+        return [Candidate("customers", out.reset_index(drop=True),
+                          origin={"customer_id": columns["email"]})]
+
+    @staticmethod
+    def _creation_dates(out: pd.DataFrame, ctx: Context) -> pd.Series:
+        """The export's date if any, else the stored one (first order), else today."""
+        created = out["created_at"].copy()
+        stored = ctx.existing("customers")
+        if stored is not None:
+            known = stored.set_index("customer_id")["created_at"]
+            created = created.fillna(out["customer_id"].map(known))
+        orders = ctx.existing("orders")
+        if orders is not None:
+            first = orders.dropna(subset=["customer_id"]).groupby("customer_id")[
+                "created_at"].min()
+            created = created.fillna(out["customer_id"].map(first))
+        undated = int(created.isna().sum())
+        if undated:
+            ctx.notes.append(f"{undated:,} customer(s) with no creation date and no order "
+                             f"yet: dated {ctx.today} (the day of this import)")
+        start = pd.Timestamp(ctx.today).tz_localize(ctx.settings.store.timezone) \
+            .tz_convert("UTC")
+        return pd.to_datetime(created.fillna(start), utc=True)
+
+
+class ShopifyProducts(FileImporter):
+    """Shopify products export → products (one row per variant) and today's stock."""
+
+    source = "shopify-products"
+    what = "Shopify products export"
+    spec = {
+        "handle": Want(("Handle",)),
+        "title": Want(("Title",), False),
+        "body": Want(("Body (HTML)", "Body HTML"), False),
+        "vendor": Want(("Vendor",), False),
+        "type": Want(("Type",), False),
+        "category": Want(("Product Category",), False),
+        "sku": Want(("Variant SKU",)),
+        "price": Want(("Variant Price",)),
+        "cost": Want(("Cost per item", "Variant Cost"), False),
+        "stock": Want(("Variant Inventory Qty",), False),
+        "image": Want(("Image Src",), False),
+        "status": Want(("Status",), False),
+        "option1": Want(("Option1 Value",), False),
+        "option2": Want(("Option2 Value",), False),
+        "option3": Want(("Option3 Value",), False),
+    }
+
+    def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
+              rejects: Rejects) -> list[Candidate]:
+        def text(field: str, **kw) -> pd.Series:
+            return clean_text(column_or_empty(frame, columns, field), **kw)
+
+        handle = text("handle")
+        sku = text("sku", strip_apostrophe=True)
+        price_raw = column_or_empty(frame, columns, "price")
+        is_variant = sku.notna() | clean_text(price_raw).notna()
+        image_only = ~is_variant & handle.notna()
+        rejects.add(frame.loc[handle.isna(), LINE], column=columns["handle"], raw=None,
+                    rule="missing_value", message="the row has no Handle, so it belongs to "
+                    "no product")
+        no_sku = is_variant & sku.isna() & handle.notna()
+        rejects.add(frame.loc[no_sku, LINE], column=columns["sku"], raw=None,
+                    rule="missing_value", message="the variant has no SKU; give every "
+                    "variant a SKU in Shopify (the playbook keys products by SKU)")
+        price = parse_number(price_raw)
+        cost = parse_number(column_or_empty(frame, columns, "cost"))
+        stock = parse_int(column_or_empty(frame, columns, "stock"))
+        for field, parsed, expected, rule in (
+                ("price", price, "an amount", "not_a_number"),
+                ("cost", cost, "an amount", "not_a_number"),
+                ("stock", stock, "a whole number", "not_a_whole_number")):
+            if field in columns:
+                reject_bad(rejects, frame, parsed.bad & is_variant & sku.notna(),
+                           column=columns[field], raw=column_or_empty(frame, columns, field),
+                           rule=rule, expected=expected)
+        valid = is_variant & sku.notna() & handle.notna() & ~price.bad & ~cost.bad & ~stock.bad
+        per_handle = pd.DataFrame({"handle": handle, "title": text("title"),
+                                   "body": text("body"), "vendor": text("vendor"),
+                                   "type": text("type"), "category": text("category"),
+                                   "status": text("status")})
+        product = per_handle.groupby("handle", sort=False).first()
+        images = text("image").groupby(handle, sort=False).nunique()
+        options = [text(f"option{i}") for i in (1, 2, 3)]
+        variant_name = options[0].fillna("")
+        for extra in options[1:]:
+            variant_name = variant_name.str.cat(extra.fillna(""), sep=" / ").str.rstrip(" /")
+        variant_name = variant_name.where(~variant_name.isin(["", "Default Title"]), None)
+        rows = pd.DataFrame({"handle": handle, "sku": sku, "variant": variant_name,
+                             "price": price.values, "cost": cost.values, "stock": stock.values,
+                             LINE: frame[LINE]})[valid]
+        info = product.reindex(rows["handle"])
+        title = info["title"].fillna(pd.Series(rows["handle"].to_numpy(), index=info.index)) \
+            .to_numpy()
+        full_title = pd.Series(title, index=rows.index).where(
+            rows["variant"].isna(), pd.Series(title, index=rows.index) + " - " + rows["variant"])
+        body = info["body"].fillna("").str.replace(r"<[^>]+>", "", regex=True).str.strip()
+        status = info["status"].str.lower().fillna("active").to_numpy()
+        image_lines = pd.Series(frame.loc[image_only, LINE].to_numpy(),
+                                index=handle[image_only].to_numpy())
+        extra_lines = image_lines.groupby(level=0).agg(list)
+        first_of_handle = ~rows["handle"].duplicated()
+        line_lists = [[n] + (list(extra_lines.get(h, [])) if is_first else [])
+                      for n, h, is_first in zip(rows[LINE], rows["handle"], first_of_handle)]
+        products = pd.DataFrame({
+            "sku": rows["sku"], "product_id": rows["handle"], "title": full_title,
+            "category": info["type"].fillna(info["category"]).fillna("uncategorised")
+                .to_numpy(),
+            "vendor": info["vendor"].to_numpy(), "price": rows["price"].fillna(0.0),
+            "unit_cost": rows["cost"], "status": status, "supplier": None,
+            "lead_time_days": pd.array([pd.NA] * len(rows), dtype="Int64"),
+            "has_description": (body != "").to_numpy(),
+            "image_count": images.reindex(rows["handle"]).fillna(0).astype("int64").to_numpy(),
+            LINES: line_lists,
+        }).reset_index(drop=True)
+        orphans = image_only & ~handle.isin(rows["handle"])
+        rejects.add(frame.loc[orphans, LINE], column=columns.get("image", "Image Src"),
+                    raw=handle[orphans], rule="unknown_reference",
+                    message="an image row whose product has no valid variant in this file")
+        candidates = [Candidate("products", products, origin={
+            "sku": columns["sku"], "price": columns["price"], "status": columns.get(
+                "status", "Status")})]
+        if "stock" in columns:
+            stocked = rows[rows["stock"].notna()]
+            candidates.append(Candidate("inventory_snapshots", pd.DataFrame({
+                "snapshot_date": ctx.today, "sku": stocked["sku"],
+                "on_hand": stocked["stock"], "committed": 0, "incoming": 0,
+                LINES: stocked[LINE].pipe(single_lines),
+            }).reset_index(drop=True)))
+            ctx.notes.append(f"stock of {len(stocked):,} SKU(s) recorded as the snapshot of "
+                             f"{ctx.today}")
+        return candidates
+
+
+class ShopifyInventory(FileImporter):
+    """Shopify inventory export (Products → Inventory → Export) → today's stock snapshot.
+
+    Quantities of one SKU at several locations are added up.
+    """
+
+    source = "shopify-inventory"
+    what = "Shopify inventory export"
+    spec = {
+        "sku": Want(("SKU", "Variant SKU")),
+        "title": Want(("Title",), False),
+        "handle": Want(("Handle",), False),
+        "on_hand": Want(("On hand", "On Hand"), False),
+        "available": Want(("Available",), False),
+        "committed": Want(("Committed",), False),
+        "unavailable": Want(("Unavailable",), False),
+        "incoming": Want(("Incoming",), False),
+        "option1": Want(("Option1 Value",), False),
+    }
+
+    def columns(self, path) -> dict[str, str]:
+        found = super().columns(path)
+        if "on_hand" not in found and "available" not in found:
+            spec = {"on_hand": Want(("On hand", "Available"))}
+            from opslib.ingest.base import read_header
+            from opslib.ingest.columns import resolve_columns
+
+            resolve_columns(read_header(path), spec, what=self.what, file=path.name)
+        return found
+
+    def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
+              rejects: Rejects) -> list[Candidate]:
+        sku = clean_text(frame[columns["sku"]], strip_apostrophe=True)
+        rejects.add(frame.loc[sku.isna(), LINE], column=columns["sku"], raw=None,
+                    rule="missing_value", message="the row has no SKU; give every variant a "
+                    "SKU in Shopify")
+        parsed = {}
+        bad = sku.isna()
+        for field in ("on_hand", "available", "committed", "unavailable", "incoming"):
+            values = column_or_empty(frame, columns, field)
+            result = parse_int(values)
+            if field in columns:
+                reject_bad(rejects, frame, result.bad & ~bad, column=columns[field], raw=values,
+                           rule="not_a_whole_number", expected="a whole number")
+            bad |= result.bad
+            parsed[field] = result.values.fillna(0)
+        on_hand = parsed["on_hand"] if "on_hand" in columns else \
+            parsed["available"] + parsed["committed"] + parsed["unavailable"]
+        rows = pd.DataFrame({"sku": sku, "on_hand": on_hand, "committed": parsed["committed"],
+                             "incoming": parsed["incoming"], LINE: frame[LINE],
+                             "title": clean_text(column_or_empty(frame, columns, "title")),
+                             "handle": clean_text(column_or_empty(frame, columns, "handle"))
+                             })[~bad]
+        grouped = rows.groupby("sku", sort=False)
+        snapshot = pd.DataFrame({
+            "snapshot_date": ctx.today, "sku": grouped.size().index,
+            "on_hand": grouped["on_hand"].sum().to_numpy(),
+            "committed": grouped["committed"].sum().to_numpy(),
+            "incoming": grouped["incoming"].sum().to_numpy(),
+            LINES: grouped[LINE].agg(list).to_numpy(),
+        })
+        named = grouped.first()
+        placeholders = pd.DataFrame({
+            "sku": named.index, "product_id": named["handle"].fillna(
+                pd.Series(named.index, index=named.index)).to_numpy(),
+            "title": named["title"].fillna(pd.Series(named.index, index=named.index))
+                .to_numpy(),
+            "category": "uncategorised", "vendor": None, "price": 0.0, "unit_cost": np.nan,
+            "status": "active", "supplier": None,
+            "lead_time_days": pd.array([pd.NA] * len(named), dtype="Int64"),
+            "has_description": False, "image_count": 0,
+            LINES: [[] for _ in range(len(named))],
+        })
+        ctx.notes.append(f"stock of {len(snapshot):,} SKU(s) recorded as the snapshot of "
+                         f"{ctx.today}")
+        return [Candidate("inventory_snapshots", snapshot,
+                          origin={"on_hand": columns.get("on_hand", columns.get("available",
+                                                                               "On hand"))}),
+                Candidate("products", placeholders, merge="insert_missing", primary=False)]

@@ -1,0 +1,459 @@
+"""Customers and loyalty: new vs returning, repeat rates, cohorts, RFM, lapsed regulars.
+
+Definitions (docs/metrics.md, "Monthly"):
+
+* A customer is the order's customer_id, else its email in lower case (a guest checkout),
+  as in opslib.metrics.social.count_new_customers; in the frames below the `customer_id`
+  column holds that key. Orders with neither are counted as orders and sales in the
+  `unknown` row of `new_vs_returning`, and left out of every customer-level figure. Orders are those opslib.metrics.sales counts;
+  everything is as of the end of the window (later orders are never seen), so a re-run for
+  a past month gives the same figures.
+* new customer of a period: their first counted order ever falls in the period.
+  returning (for `new_vs_returning`): their first order came before the period.
+* returning-customer rate (Shopify's look-back definition): customers who placed an order in
+  the period that was not their first order ever — the earlier order may lie anywhere
+  before, inside or outside the period — ÷ customers who ordered in the period. A new
+  customer who orders twice in the month counts as returning here (as in Shopify).
+* 90-day repeat-purchase rate of a month (a cohort rate, a different metric): of the
+  customers whose first order fell in that month, the share whose second order came within
+  90 days of the first (local days: second order date − first order date ≤ 90). A month is
+  reported once its last day + 90 days ≤ D: in October's report, July's new customers.
+* cohort retention: of a month's new customers, the share who ordered in each later
+  calendar month (month 0 is their first month, 100% by definition).
+* RFM: recency = days from the last order to D, frequency = orders, monetary = lifetime
+  sales (gross − discounts). Each is scored 1–5 by where the customer stands among all
+  customers: score = 1 + ⌊5 × (customers with a strictly worse value) ÷ customers⌋, so tied
+  customers share a score (many one-order customers all get F = 1). Segments are named from
+  the R and F scores (RFM_SEGMENTS).
+* lapse ratio = days since the last order ÷ the customer's usual interval (the median of the
+  gaps between their consecutive orders, at least 1 day); a one-order customer uses the
+  store's median time to second order. active < 0.8 ≤ at risk ≤ 1.5 < lost.
+* CSAT = share of csat scores 4–5; NPS = % promoters (9–10) − % detractors (0–6), −100…100.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+from ibis import _
+
+from opslib.metrics.common import ratio, require, series_ratio
+from opslib.metrics.months import history, month_of, month_starts, months_back, order_values
+from opslib.metrics.sales import counted_orders
+from opslib.store import Window, in_window, local_date
+
+__all__ = [
+    "REPEAT_DAYS", "AT_RISK_FROM", "LOST_ABOVE", "RFM_SEGMENTS", "customer_history",
+    "customer_profiles", "new_vs_returning", "customer_figures", "repeat_cohort_month",
+    "repeat_purchase_rate", "cohort_retention", "retention_matrix", "rfm_scores",
+    "rfm_segments", "median_days_to_second_order", "lapse_ratios", "lapse_summary",
+    "call_list", "one_time_buyers_not_subscribed", "survey_scores",
+]
+
+REPEAT_DAYS = 90
+AT_RISK_FROM = 0.8
+LOST_ABOVE = 1.5
+# (segment, recency scores, frequency scores): every R × F pair falls in exactly one.
+RFM_SEGMENTS: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
+    ("Champions", (5,), (4, 5)),
+    ("Loyal customers", (3, 4), (4, 5)),
+    ("Potential loyalists", (4, 5), (2, 3)),
+    ("New customers", (5,), (1,)),
+    ("Promising", (4,), (1,)),
+    ("Need attention", (3,), (3,)),
+    ("About to sleep", (3,), (1, 2)),
+    ("Can't lose them", (1, 2), (5,)),
+    ("At risk", (1, 2), (3, 4)),
+    ("Hibernating", (1, 2), (1, 2)),
+)
+_CUSTOMER_COLUMNS = ("customer_id", "name", "email", "phone", "has_marketing_consent")
+
+
+def customer_history(orders: ibis.Table, order_lines: ibis.Table, *,
+                     as_of: Window) -> ibis.Table:
+    """Every counted order of a known customer up to the end of the as-of window.
+
+    Grain: order (an engine expression). Columns: order_values' columns plus
+    order_sequence (1 for the customer's first order ever, 2 for the second...) and
+    gap_days (days since their previous order; empty for the first).
+    """
+    placed = order_values(orders, order_lines, window=history(as_of))
+    placed = placed.filter(placed.customer_key.notnull()).drop("customer_id").rename(
+        customer_id="customer_key")
+    by_customer = ibis.window(group_by="customer_id", order_by=["created_at", "order_id"])
+    placed = placed.mutate(order_sequence=ibis.row_number().over(by_customer) + 1,
+                           previous_day=placed.date_day.lag().over(by_customer))
+    return placed.mutate(gap_days=placed.date_day.delta(placed.previous_day, unit="day"))
+
+
+def customer_profiles(orders: ibis.Table, order_lines: ibis.Table, *,
+                      as_of: Window) -> ibis.Table:
+    """One row per known customer with their order history as of the end of the window.
+
+    Grain: customer (an engine expression). Columns: customer_id, count_orders,
+    first_order_date, last_order_date, days_since_last_order (to D), sales_amount_lifetime
+    (gross − discounts), usual_interval_days (median gap between consecutive orders; empty
+    with one order), days_to_second_order (empty with one order).
+    """
+    placed = customer_history(orders, order_lines, as_of=as_of)
+    profiles = placed.group_by("customer_id").aggregate(
+        count_orders=_.count(), first_order_date=_.date_day.min(),
+        last_order_date=_.date_day.max(), sales_amount_lifetime=_.sales_amount.sum(),
+        usual_interval_days=_.gap_days.median().cast("float64"),
+        days_to_second_order=_.gap_days.max(where=_.order_sequence == 2))
+    return profiles.mutate(days_since_last_order=ibis.literal(as_of.end).delta(
+        profiles.last_order_date, unit="day"))
+
+
+def new_vs_returning(orders: ibis.Table, order_lines: ibis.Table, *,
+                     window: Window) -> pd.DataFrame:
+    """Orders and sales of the window split by new and returning customers (and unknown).
+
+    Grain: customer type (rows `new`, `returning`, `unknown`, always all three). Columns:
+    customer_type, count_customers (empty for `unknown`: orders without customer or email),
+    count_orders, sales_amount (gross − discounts), avg_order_value, share_of_sales.
+    The rows add up to the window's orders and gross − discounts (opslib.metrics.sales).
+    """
+    placed = order_values(orders, order_lines, window=window).drop("customer_id").rename(
+        customer_id="customer_key")
+    firsts = customer_profiles(orders, order_lines, as_of=window).select(
+        "customer_id", "first_order_date")
+    joined = placed.left_join(firsts, "customer_id")
+    kind = ibis.cases((joined.customer_id.isnull(), "unknown"),
+                      (joined.first_order_date >= window.start, "new"), else_="returning")
+    frame = joined.mutate(customer_type=kind).group_by("customer_type").aggregate(
+        count_customers=_.customer_id.nunique(), count_orders=_.count(),
+        sales_amount=_.sales_amount.sum()).to_pandas()
+    out = pd.DataFrame({"customer_type": ["new", "returning", "unknown"]}).merge(
+        frame, on="customer_type", how="left")
+    out["count_orders"] = out.count_orders.fillna(0).astype("int64")
+    out["sales_amount"] = out.sales_amount.fillna(0.0).astype("float64")
+    customers = out.count_customers.fillna(0).astype("float64")
+    out["count_customers"] = customers.where(out.customer_type != "unknown").astype("Int64")
+    out["avg_order_value"] = series_ratio(out.sales_amount, out.count_orders)
+    out["share_of_sales"] = series_ratio(out.sales_amount,
+                                         pd.Series(out.sales_amount.sum(), index=out.index))
+    return out
+
+
+def customer_figures(orders: ibis.Table, *, window: Window) -> dict[str, float | None]:
+    """The window's customer counts and the returning-customer rate (look-back definition).
+
+    Keys: count_customers (known customers who ordered in the window), count_new_customers,
+    count_returning_customers (ordered in the window, an order that was not their first
+    ever), returning_customer_rate (returning ÷ customers; None without customers).
+    """
+    placed = counted_orders(orders, window=history(window))
+    placed = placed.mutate(customer_id=ibis.coalesce(placed.customer_id, placed.email.lower()))
+    placed = placed.filter(placed.customer_id.notnull())
+    by_customer = ibis.window(group_by="customer_id", order_by=["created_at", "order_id"])
+    placed = placed.mutate(order_sequence=ibis.row_number().over(by_customer) + 1)
+    inside = placed.filter(in_window(placed.created_at, window))
+    per = inside.group_by("customer_id").aggregate(
+        is_new=(_.order_sequence.min() == 1), is_returning=(_.order_sequence.max() > 1))
+    row = per.aggregate(
+        count_customers=_.count(),
+        count_new_customers=_.is_new.cast("int64").sum(),
+        count_returning_customers=_.is_returning.cast("int64").sum()).to_pandas().iloc[0]
+    counts = {name: int(0 if pd.isna(row[name]) else row[name])
+              for name in ("count_customers", "count_new_customers",
+                           "count_returning_customers")}
+    return {**counts, "returning_customer_rate": ratio(counts["count_returning_customers"],
+                                                       counts["count_customers"])}
+
+
+def repeat_cohort_month(report_end: dt.date, *, zone: str, days: int = REPEAT_DAYS) -> Window:
+    """The latest calendar month whose new customers have had `days` days to order again.
+
+    >>> repeat_cohort_month(dt.date(2025, 10, 31), zone="UTC").start
+    datetime.date(2025, 7, 1)
+    >>> repeat_cohort_month(dt.date(2025, 10, 28), zone="UTC").start
+    datetime.date(2025, 6, 1)
+    """
+    month = month_of(report_end, zone=zone)
+    while month.end + dt.timedelta(days=days) > report_end:
+        month = months_back(month, 1)
+    return month
+
+
+def repeat_purchase_rate(orders: ibis.Table, order_lines: ibis.Table, *, cohort: Window,
+                         days: int = REPEAT_DAYS) -> dict[str, object]:
+    """The `days`-day repeat-purchase rate of the customers first seen in `cohort`.
+
+    Read as of cohort.end + `days` (orders after that cannot change it). Keys: cohort_month
+    (its first day), count_new_customers, count_repeat_customers, repeat_purchase_rate
+    (None without new customers).
+    """
+    as_of = Window.of(cohort.end + dt.timedelta(days=days), zone=cohort.zone)
+    profiles = customer_profiles(orders, order_lines, as_of=as_of)
+    firsts = profiles.filter(profiles.first_order_date.between(cohort.start, cohort.end))
+    row = firsts.aggregate(
+        count_new_customers=_.count(),
+        count_repeat_customers=(_.days_to_second_order <= days).cast("int64").sum(),
+    ).to_pandas().iloc[0]
+    new = int(row.count_new_customers)
+    repeat = int(0 if pd.isna(row.count_repeat_customers) else row.count_repeat_customers)
+    return {"cohort_month": cohort.start, "count_new_customers": new,
+            "count_repeat_customers": repeat, "repeat_purchase_rate": ratio(repeat, new)}
+
+
+def cohort_retention(orders: ibis.Table, order_lines: ibis.Table, *, as_of: Window,
+                     months: int = 12) -> pd.DataFrame:
+    """Monthly cohorts of new customers and the share who ordered in each later month.
+
+    Grain: cohort month × months since first order, for the `months` cohorts up to the
+    month of D (only months that have begun by D). Columns: cohort_month (first day),
+    months_since_first (0, 1, ...), cohort_size, count_active_customers, retention_rate.
+    A month with no returning buyer is a row with 0.
+    """
+    placed = customer_history(orders, order_lines, as_of=as_of)
+    month_index = placed.date_day.year() * 12 + placed.date_day.month() - 1
+    placed = placed.mutate(month_index=month_index)
+    first = placed.group_by("customer_id").aggregate(cohort_index=_.month_index.min())
+    report_index = as_of.end.year * 12 + as_of.end.month - 1
+    first = first.filter(first.cohort_index > report_index - months)
+    active = placed.select("customer_id", "month_index").distinct().inner_join(
+        first, "customer_id")
+    counts = active.group_by(["cohort_index", "month_index"]).aggregate(
+        count_active_customers=_.customer_id.nunique()).to_pandas()
+    sizes = first.group_by("cohort_index").aggregate(cohort_size=_.count()).to_pandas()
+    grid = [(c, m) for c in sizes.cohort_index for m in range(int(c), report_index + 1)]
+    out = pd.DataFrame(grid, columns=["cohort_index", "month_index"]).merge(
+        counts, on=["cohort_index", "month_index"], how="left").merge(sizes, on="cohort_index")
+    out["count_active_customers"] = out.count_active_customers.fillna(0).astype("int64")
+    out["months_since_first"] = (out.month_index - out.cohort_index).astype("int64")
+    out["cohort_month"] = pd.to_datetime({"year": out.cohort_index // 12,
+                                          "month": out.cohort_index % 12 + 1, "day": 1})
+    out["retention_rate"] = series_ratio(out.count_active_customers, out.cohort_size)
+    out = out.sort_values(["cohort_month", "months_since_first"]).reset_index(drop=True)
+    return out[["cohort_month", "months_since_first", "cohort_size", "count_active_customers",
+                "retention_rate"]].astype({"cohort_size": "int64"})
+
+
+def retention_matrix(retention: pd.DataFrame) -> pd.DataFrame:
+    """A cohort_retention frame as a table: one row per cohort, a column per month after.
+
+    Columns: cohort_month, cohort_size, month_0, month_1, ... (retention rates; empty where
+    the month has not come yet).
+
+    >>> r = pd.DataFrame({"cohort_month": pd.to_datetime(["2025-01-01"] * 2 + ["2025-02-01"]),
+    ...     "months_since_first": [0, 1, 0], "cohort_size": [4, 4, 2],
+    ...     "count_active_customers": [4, 1, 2], "retention_rate": [1.0, 0.25, 1.0]})
+    >>> retention_matrix(r).to_dict("records")[0]
+    {'cohort_month': Timestamp('2025-01-01 00:00:00'), 'cohort_size': 4, 'month_0': 1.0, 'month_1': 0.25}
+    """
+    if retention.empty:
+        return pd.DataFrame(columns=["cohort_month", "cohort_size", "month_0"])
+    wide = retention.pivot(index=["cohort_month", "cohort_size"], columns="months_since_first",
+                           values="retention_rate")
+    wide.columns = [f"month_{int(m)}" for m in wide.columns]
+    return wide.reset_index().sort_values("cohort_month").reset_index(drop=True)
+
+
+def _score(value: ibis.Value, *, higher_is_better: bool, count: ibis.Value) -> ibis.Value:
+    """1 + ⌊5 × (customers with a strictly worse value) ÷ customers⌋ (ties share a score)."""
+    order = value if higher_is_better else value.desc()
+    worse = ibis.rank().over(ibis.window(order_by=order))  # 0-based rank over ties: min
+    return ibis.least((worse * 5 / count).floor().cast("int64") + 1, 5)
+
+
+def rfm_scores(orders: ibis.Table, order_lines: ibis.Table, *,
+               as_of: Window) -> ibis.Table:
+    """RFM scores and segment of every known customer as of the end of the window.
+
+    Grain: customer (an engine expression; `.to_pandas()` it for a small store).
+    Columns: customer_profiles' columns plus recency_score, frequency_score,
+    monetary_score (1–5, 5 best) and rfm_segment (RFM_SEGMENTS, from R and F).
+    """
+    profiles = customer_profiles(orders, order_lines, as_of=as_of)
+    count = profiles.customer_id.count().over(ibis.window())
+    scored = profiles.mutate(
+        recency_score=_score(profiles.days_since_last_order, higher_is_better=False,
+                             count=count),
+        frequency_score=_score(profiles.count_orders, higher_is_better=True, count=count),
+        monetary_score=_score(profiles.sales_amount_lifetime, higher_is_better=True,
+                              count=count))
+    cases = [(scored.recency_score.isin(list(r)) & scored.frequency_score.isin(list(f)), name)
+             for name, r, f in RFM_SEGMENTS]
+    return scored.mutate(rfm_segment=ibis.cases(*cases, else_="Hibernating"))
+
+
+def rfm_segments(orders: ibis.Table, order_lines: ibis.Table, *,
+                 as_of: Window) -> pd.DataFrame:
+    """Segment sizes and value as of the end of the window, most valuable segment first.
+
+    Grain: RFM segment (every segment, 0 when empty). Columns: rfm_segment,
+    count_customers, share_of_customers, sales_amount_lifetime, share_of_sales,
+    avg_orders (per customer), avg_days_since_last_order.
+    """
+    scored = rfm_scores(orders, order_lines, as_of=as_of)
+    frame = scored.group_by("rfm_segment").aggregate(
+        count_customers=_.count(), sales_amount_lifetime=_.sales_amount_lifetime.sum(),
+        avg_orders=_.count_orders.mean(),
+        avg_days_since_last_order=_.days_since_last_order.mean()).to_pandas()
+    out = pd.DataFrame({"rfm_segment": [name for name, *_ in RFM_SEGMENTS]}).merge(
+        frame, on="rfm_segment", how="left")
+    out["count_customers"] = out.count_customers.fillna(0).astype("int64")
+    out["sales_amount_lifetime"] = out.sales_amount_lifetime.fillna(0.0).astype("float64")
+    total_customers = pd.Series(out.count_customers.sum(), index=out.index)
+    total_sales = pd.Series(out.sales_amount_lifetime.sum(), index=out.index)
+    out["share_of_customers"] = series_ratio(out.count_customers, total_customers)
+    out["share_of_sales"] = series_ratio(out.sales_amount_lifetime, total_sales)
+    out = out.sort_values(["sales_amount_lifetime", "rfm_segment"],
+                          ascending=[False, True]).reset_index(drop=True)
+    return out[["rfm_segment", "count_customers", "share_of_customers",
+                "sales_amount_lifetime", "share_of_sales", "avg_orders",
+                "avg_days_since_last_order"]].astype({"avg_orders": "float64",
+                                                      "avg_days_since_last_order": "float64"})
+
+
+def median_days_to_second_order(orders: ibis.Table, order_lines: ibis.Table, *,
+                                as_of: Window) -> float | None:
+    """The store's median days from a customer's first to second order (None if nobody
+    has ordered twice). Customers still waiting for a second order are not in it."""
+    profiles = customer_profiles(orders, order_lines, as_of=as_of)
+    value = profiles.days_to_second_order.median().to_pandas()
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def lapse_ratios(orders: ibis.Table, order_lines: ibis.Table, *,
+                 as_of: Window) -> ibis.Table:
+    """Every known customer's lapse ratio and status as of the end of the window.
+
+    Grain: customer (an engine expression). Columns: customer_profiles' columns plus
+    expected_interval_days (their usual interval, or the store's median time to second
+    order for one-order customers; at least 1 day), lapse_ratio and lapse_status
+    (`active` < AT_RISK_FROM ≤ `at_risk` ≤ LOST_ABOVE < `lost`). With nobody having
+    ordered twice yet, one-order customers have no expected interval and stay `active`.
+    """
+    profiles = customer_profiles(orders, order_lines, as_of=as_of)
+    store_median = median_days_to_second_order(orders, order_lines, as_of=as_of)
+    fallback = ibis.literal(store_median, type="float64")
+    interval = ibis.greatest(ibis.coalesce(profiles.usual_interval_days, fallback), 1.0)
+    lapse = profiles.days_since_last_order.cast("float64") / interval
+    status = ibis.cases((lapse > LOST_ABOVE, "lost"), (lapse >= AT_RISK_FROM, "at_risk"),
+                        else_="active")
+    return profiles.mutate(expected_interval_days=interval, lapse_ratio=lapse,
+                           lapse_status=status)
+
+
+def lapse_summary(orders: ibis.Table, order_lines: ibis.Table, *,
+                  as_of: Window) -> pd.DataFrame:
+    """How many customers are active, at risk and lost, and what they have spent.
+
+    Grain: lapse status × customer kind (`one order` / `repeat`). Columns: lapse_status,
+    customer_kind, count_customers, sales_amount_lifetime.
+    """
+    lapsed = lapse_ratios(orders, order_lines, as_of=as_of)
+    kind = ibis.ifelse(lapsed.count_orders > 1, "repeat", "one order")
+    frame = lapsed.mutate(customer_kind=kind).group_by(["lapse_status", "customer_kind"]) \
+        .aggregate(count_customers=_.count(),
+                   sales_amount_lifetime=_.sales_amount_lifetime.sum()).to_pandas()
+    grid = pd.MultiIndex.from_product([["active", "at_risk", "lost"], ["repeat", "one order"]],
+                                      names=["lapse_status", "customer_kind"]).to_frame(
+        index=False)
+    out = grid.merge(frame, on=["lapse_status", "customer_kind"], how="left")
+    out["count_customers"] = out.count_customers.fillna(0).astype("int64")
+    out["sales_amount_lifetime"] = out.sales_amount_lifetime.fillna(0.0).astype("float64")
+    return out
+
+
+def _guest_email(key: ibis.StringValue) -> ibis.StringValue:
+    """A guest's key is their email: show it as the contact (masked in HTML like any)."""
+    return ibis.ifelse(key.contains("@"), key, ibis.null("string"))
+
+
+def _without_guest_keys(keys: pd.Series) -> pd.Series:
+    """A guest's key is their email: the id column stays empty (the email column has it)."""
+    return keys.where(~keys.astype("string").str.contains("@", regex=False).fillna(False))
+
+
+def call_list(orders: ibis.Table, order_lines: ibis.Table, customers: ibis.Table, *,
+              as_of: Window, min_orders: int = 3) -> pd.DataFrame:
+    """Regular customers who have lapsed, most valuable first: the people to call.
+
+    A regular has at least `min_orders` orders; lapsed = lapse status at_risk or lost.
+    Grain: customer. Columns: customer_id (empty for a guest known by email), name, email,
+    phone (contact details: mask them in HTML), count_orders, last_order_date, days_since_last_order, expected_interval_days,
+    lapse_ratio, lapse_status, sales_amount_lifetime. Customers missing from the customers
+    table are listed with empty contact details.
+    """
+    require(customers, "customers", _CUSTOMER_COLUMNS)
+    lapsed = lapse_ratios(orders, order_lines, as_of=as_of)
+    lapsed = lapsed.filter((lapsed.count_orders >= min_orders) &
+                           lapsed.lapse_status.isin(["at_risk", "lost"]))
+    joined = lapsed.left_join(customers.select("customer_id", "name", "email", "phone"),
+                              "customer_id")
+    joined = joined.mutate(email=ibis.coalesce(joined.email, _guest_email(joined.customer_id)))
+    frame = joined.select(
+        "customer_id", "name", "email", "phone", "count_orders", "last_order_date",
+        "days_since_last_order", "expected_interval_days", "lapse_ratio", "lapse_status",
+        "sales_amount_lifetime").to_pandas()
+    frame["lapse_ratio"] = frame.lapse_ratio.astype("float64").round(2)
+    frame["customer_id"] = _without_guest_keys(frame.customer_id)
+    frame = frame.sort_values(["sales_amount_lifetime", "customer_id"],
+                              ascending=[False, True]).reset_index(drop=True)
+    return frame.astype({"count_orders": "int64", "days_since_last_order": "int64",
+                         "expected_interval_days": "float64",
+                         "sales_amount_lifetime": "float64"})
+
+
+def one_time_buyers_not_subscribed(orders: ibis.Table, order_lines: ibis.Table,
+                                   customers: ibis.Table, *, as_of: Window,
+                                   since_days: int = 365) -> pd.DataFrame:
+    """Customers with exactly one order (in the `since_days` to D) and no marketing consent.
+
+    Consent is the customers table's current flag (the contract keeps no history of it).
+    Grain: customer. Columns: customer_id (empty for a guest known by email), name, email
+    (mask it in HTML), first_order_date,
+    sales_amount_lifetime. Newest first. Customers missing from the customers table are
+    listed with empty details (their consent is unknown).
+    """
+    require(customers, "customers", _CUSTOMER_COLUMNS)
+    profiles = customer_profiles(orders, order_lines, as_of=as_of)
+    since = as_of.end - dt.timedelta(days=since_days - 1)
+    once = profiles.filter((profiles.count_orders == 1) & (profiles.first_order_date >= since))
+    joined = once.left_join(customers.select("customer_id", "name", "email",
+                                             "has_marketing_consent"), "customer_id")
+    joined = joined.filter(~joined.has_marketing_consent.fill_null(False)).mutate(
+        email=ibis.coalesce(joined.email, _guest_email(joined.customer_id)))
+    frame = joined.select("customer_id", "name", "email", "first_order_date",
+                          "sales_amount_lifetime").to_pandas()
+    frame = frame.sort_values(["first_order_date", "customer_id"], ascending=[False, True])
+    frame["customer_id"] = _without_guest_keys(frame.customer_id)
+    return frame.reset_index(drop=True).astype({"sales_amount_lifetime": "float64"})
+
+
+def survey_scores(surveys: ibis.Table, *, window: Window) -> pd.DataFrame:
+    """CSAT, NPS and review scores per calendar month of the window.
+
+    Grain: month (every month the window touches). Columns: month_start, count_csat,
+    csat_rate (share of csat scores 4–5), count_nps, net_promoter_score (−100…100),
+    count_reviews, avg_review_score. Rates are empty in a month without responses.
+    """
+    require(surveys, "surveys", ("submitted_at", "kind", "score"))
+    rows = surveys.filter(in_window(surveys.submitted_at, window))
+    day = local_date(rows.submitted_at, window.zone)
+    rows = rows.mutate(month_start=day.truncate("M"))
+    is_csat, is_nps = rows.kind == "csat", rows.kind == "nps"
+    frame = rows.group_by("month_start").aggregate(
+        count_csat=is_csat.cast("int64").sum(),
+        count_satisfied=(is_csat & (rows.score >= 4)).cast("int64").sum(),
+        count_nps=is_nps.cast("int64").sum(),
+        count_promoters=(is_nps & (rows.score >= 9)).cast("int64").sum(),
+        count_detractors=(is_nps & (rows.score <= 6)).cast("int64").sum(),
+        count_reviews=(rows.kind == "review").cast("int64").sum(),
+        avg_review_score=rows.score.mean(where=rows.kind == "review")).to_pandas()
+    months = pd.DataFrame({"month_start": pd.to_datetime(month_starts(window))})
+    frame["month_start"] = pd.to_datetime(frame.month_start)
+    out = months.merge(frame, on="month_start", how="left")
+    counts = ["count_csat", "count_satisfied", "count_nps", "count_promoters",
+              "count_detractors", "count_reviews"]
+    out[counts] = out[counts].fillna(0).astype("int64")
+    out["csat_rate"] = series_ratio(out.count_satisfied, out.count_csat)
+    out["net_promoter_score"] = 100 * series_ratio(out.count_promoters - out.count_detractors,
+                                                   out.count_nps)
+    return out[["month_start", "count_csat", "csat_rate", "count_nps", "net_promoter_score",
+                "count_reviews", "avg_review_score"]].astype({"avg_review_score": "float64"})

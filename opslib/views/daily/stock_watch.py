@@ -1,0 +1,77 @@
+"""Stock watch: bestsellers running low, stock-outs and what they cost, stock on its way."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from opslib import charts
+from opslib import display as show
+from opslib.store import Store
+from opslib.views.base import section
+from opslib.views.daily import data
+from opslib.views.daily.common import table, tiles
+
+__all__ = ["summary", "bestsellers", "stock_outs", "incoming", "figures"]
+
+
+@section("Stock at a glance")
+def summary(store: Store, day: dt.date) -> list:
+    """Tiles: SKUs out of stock, sales lost a day, bestsellers low on cover, POs due."""
+    empty = data.out_of_stock(store, day)
+    cover = data.stock_cover(store, day)
+    items = [
+        show.Tile("SKUs out of stock", float(len(empty)), "count"),
+        show.Tile("Bestsellers out of stock", float(empty.is_bestseller.sum()), "count"),
+        show.Tile("Sales lost a day", float(empty.lost_revenue_per_day.sum()), "money"),
+        show.Tile(f"Bestsellers under {store.settings.stock.low_cover_days} days of cover",
+                  float(cover.is_low_cover.sum()), "count"),
+    ]
+    if store.has("purchase_orders"):
+        incoming = data.incoming_purchase_orders(store, day)
+        items.append(show.Tile(f"PO lines due in {data.PO_HORIZON_DAYS} days or late",
+                               float(len(incoming)), "count"))
+    return [tiles(store, items)]
+
+
+@section("Bestsellers and their days of cover")
+def bestsellers(store: Store, day: dt.date) -> list:
+    """The top sellers of the last 28 days; red = in stock but under the cover threshold."""
+    cover = data.stock_cover(store, day)
+    rules = store.settings.stock
+    if cover.empty:
+        return [show.note("Nothing sold in the last 28 days.")]
+    chart = charts.bar(cover.dropna(subset=["days_of_cover"]), x="sku", y="days_of_cover",
+                       horizontal=True, y_unit="days", height=max(120, 14 * len(cover)),
+                       title=f"Days of cover of the top {rules.bestseller_count} sellers")
+    return [table(store, cover, highlight="is_low_cover",
+                  units={"quantity_sold_rolling_28d": "count", "velocity": "number",
+                         "available": "count", "incoming": "count", "days_of_cover": "days"}),
+            chart]
+
+
+@section("Out of stock")
+def stock_outs(store: Store, day: dt.date) -> list:
+    """Active SKUs out of stock, the sales each loses a day; bestsellers in red."""
+    return [table(store, data.out_of_stock(store, day), highlight="is_bestseller",
+                  units={"price": "money", "available": "count", "incoming": "count",
+                         "velocity": "number", "lost_revenue_per_day": "money",
+                         "last_in_stock_date": "date"},
+                  empty="Every active SKU is in stock.")]
+
+
+@section("Purchase orders arriving soon")
+def incoming(store: Store, day: dt.date) -> list:
+    """Open purchase-order lines due in the next two weeks, or late (in red)."""
+    return [table(store, data.incoming_purchase_orders(store, day), highlight="is_overdue",
+                  units={"quantity": "count", "expected_date": "date",
+                         "days_until_expected": "count"},
+                  empty=f"No purchase order is due in the next {data.PO_HORIZON_DAYS} days.")]
+
+
+def figures(store: Store, day: dt.date) -> dict[str, float | None]:
+    """count_skus_out_of_stock and count_skus_low_cover (None without stock data)."""
+    needed = ("orders", "order_lines", "inventory_snapshots", "products")
+    if not all(store.has(t) for t in needed):
+        return {"count_skus_out_of_stock": None, "count_skus_low_cover": None}
+    return {"count_skus_out_of_stock": float(len(data.out_of_stock(store, day))),
+            "count_skus_low_cover": float(data.stock_cover(store, day).is_low_cover.sum())}

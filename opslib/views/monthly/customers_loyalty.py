@@ -1,0 +1,148 @@
+"""Customers and loyalty: who is new, who comes back, who has lapsed, what they think."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+
+from opslib import charts
+from opslib import display as show
+from opslib.metrics import customers
+from opslib.metrics.months import month_of, trailing_months
+from opslib.store import Store, Window
+from opslib.views.base import section
+from opslib.views.monthly import data
+from opslib.views.monthly.common import (
+    comparison_table, comparison_tiles, periods, recorded, table, three_months,
+)
+
+__all__ = ["HEADLINE", "CALL_LIST_ROWS", "headline", "new_and_returning", "cohorts",
+           "segments", "call_list", "not_subscribed", "surveys", "figures"]
+
+HEADLINE = (
+    ("count_customers", "Customers who ordered", "count"),
+    ("count_new_customers", "New customers", "count"),
+    ("returning_customer_rate", "Returning-customer rate", "rate"),
+    ("repeat_purchase_rate_90d", "90-day repeat-purchase rate", "rate"),
+)
+CALL_LIST_ROWS = 50
+
+
+def _figures(store: Store, window: Window) -> dict:
+    return {**data.customer_figures(store, window), **data.repeat_figures(store, window)}
+
+
+@section("Customers at a glance")
+def headline(store: Store, day: dt.date) -> list:
+    """New customers, the returning-customer rate and the cohort repeat rate, named apart."""
+    values = three_months(store, day, _figures)
+    cohort = values[0]["cohort_month"]
+    return [comparison_tiles(store, values, HEADLINE),
+            comparison_table(store, day, values, HEADLINE),
+            show.note(
+                "Returning-customer rate (Shopify's look-back definition): customers who "
+                "ordered this month and had ordered before at any time ÷ all customers who "
+                "ordered this month. 90-day repeat-purchase rate: of the customers whose "
+                f"first order was in {cohort:%B %Y} (the latest month whose 90 days have "
+                "passed), the share who ordered again within 90 days.")]
+
+
+@section("New and returning customers")
+def new_and_returning(store: Store, day: dt.date) -> list:
+    """Orders and sales (gross − discounts) of new, returning and unknown customers."""
+    now = periods(store, day)[0]
+    frame = customers.new_vs_returning(store.table("orders"), store.table("order_lines"),
+                                       window=now)
+    return [table(store, frame, units={"count_customers": "count", "count_orders": "count",
+                                       "sales_amount": "money", "avg_order_value": "money",
+                                       "share_of_sales": "rate"})]
+
+
+def _heatmap(frame) -> charts.Chart:
+    shown = frame.assign(cohort=frame.cohort_month.dt.strftime("%Y-%m"))
+    chart = alt.Chart(shown).mark_rect().encode(
+        x=alt.X("months_since_first:O", title="months since first order"),
+        y=alt.Y("cohort:O", title=None),
+        color=alt.Color("retention_rate:Q", title="ordered", scale=alt.Scale(scheme="blues"),
+                        legend=alt.Legend(format=".0%")),
+        tooltip=["cohort", "months_since_first", alt.Tooltip("retention_rate:Q", format=".0%")])
+    return charts.to_display(chart.properties(title="Cohort retention", width=480,
+                                              height=18 * shown.cohort.nunique() + 20))
+
+
+@section("Cohort retention")
+def cohorts(store: Store, day: dt.date) -> list:
+    """Of each month's new customers, the share who ordered in each later month."""
+    frame = customers.cohort_retention(store.table("orders"), store.table("order_lines"),
+                                       as_of=store.window(day), months=data.COHORT_MONTHS)
+    if frame.empty:
+        return [show.note("No customer orders in the last 12 months.")]
+    matrix = customers.retention_matrix(frame)
+    units = {c: "rate" for c in matrix.columns if c.startswith("month_")}
+    return [table(store, matrix, units={"cohort_month": "date", "cohort_size": "count",
+                                        **units}), _heatmap(frame)]
+
+
+@section("RFM segments")
+def segments(store: Store, day: dt.date) -> list:
+    """Customers by recency and frequency scores (1–5), with their lifetime value."""
+    frame = customers.rfm_segments(store.table("orders"), store.table("order_lines"),
+                                   as_of=store.window(day))
+    return [table(store, frame, units={"count_customers": "count", "share_of_customers": "rate",
+                                       "sales_amount_lifetime": "money", "share_of_sales": "rate",
+                                       "avg_orders": "number",
+                                       "avg_days_since_last_order": "days"}),
+            charts.bar(frame, x="rfm_segment", y="count_customers", horizontal=True,
+                       y_unit="count", title="Customers per segment", height=200)]
+
+
+@section("Call list: regulars who have lapsed")
+def call_list(store: Store, day: dt.date) -> list:
+    """Customers with 3+ orders now at risk or lost, most valuable first; contacts masked."""
+    t = store.table
+    frame = customers.call_list(t("orders"), t("order_lines"), t("customers"),
+                                as_of=store.window(day))
+    return [table(store, frame, mask=("email", "phone"), limit=CALL_LIST_ROWS,
+                  units={"count_orders": "count", "last_order_date": "date",
+                         "days_since_last_order": "count", "expected_interval_days": "days",
+                         "lapse_ratio": "ratio", "sales_amount_lifetime": "money"},
+                  empty="No regular customer has lapsed."),
+            show.note("Lapse ratio = days since the last order ÷ the customer's usual "
+                      "interval between orders: at risk from 0.8, lost above 1.5. Contact "
+                      "details are masked in this report; open the customer in the shop.")]
+
+
+@section("One-time buyers not on the newsletter")
+def not_subscribed(store: Store, day: dt.date) -> list:
+    """Customers of the last year with one order and no marketing consent, newest first."""
+    t = store.table
+    frame = customers.one_time_buyers_not_subscribed(t("orders"), t("order_lines"),
+                                                     t("customers"), as_of=store.window(day))
+    return [show.note(f"{len(frame):,} one-time buyers of the last 12 months are not on "
+                      f"the newsletter."),
+            table(store, frame, mask=("email",), limit=CALL_LIST_ROWS,
+                  units={"first_order_date": "date", "sales_amount_lifetime": "money"},
+                  empty="Every one-time buyer of the last year is on the newsletter.")]
+
+
+@section("Survey scores")
+def surveys(store: Store, day: dt.date) -> list:
+    """CSAT, NPS and review scores per month over 13 months."""
+    window = Window.of(trailing_months(month_of(day, zone=store.zone), data.TREND_MONTHS).start,
+                       day, zone=store.zone)
+    frame = customers.survey_scores(store.table("surveys"), window=window)
+    return [table(store, frame, units={"month_start": "date", "count_csat": "count",
+                                       "csat_rate": "rate", "count_nps": "count",
+                                       "net_promoter_score": "number", "count_reviews": "count",
+                                       "avg_review_score": "number"}),
+            charts.line(frame.dropna(subset=["csat_rate"]), x="month_start", y="csat_rate",
+                        y_unit="rate", title="CSAT (share of scores 4–5)", height=150)]
+
+
+def figures(store: Store, day: dt.date) -> dict[str, float | None]:
+    """count_new_customers, returning_customer_rate, repeat_purchase_rate_90d (each with
+    _prev_month and _prev_year)."""
+    values = three_months(store, day, _figures)
+    return recorded(values, ("count_new_customers", "returning_customer_rate",
+                             "repeat_purchase_rate_90d"))

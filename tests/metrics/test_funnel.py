@@ -1,0 +1,104 @@
+"""Site analytics on a tiny hand-built store: traffic by source, funnel, product pages."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from product_pages import pages_store
+
+from opslib.metrics import funnel
+from opslib.store import Window
+
+ZONE = "Europe/London"
+WEEK = Window.of("2025-06-02", "2025-06-08", zone=ZONE)
+
+
+def _traffic(day, source, medium, sessions, bounces, carts, checkouts, orders):
+    return {"date_day": day, "source": source, "medium": medium, "sessions": sessions,
+            "users": sessions, "pageviews": 3 * sessions, "bounces": bounces,
+            "add_to_cart_sessions": carts, "checkout_sessions": checkouts, "orders": orders}
+
+
+@pytest.fixture
+def traffic(tiny_store):
+    """google/organic 2 Jun 100 sessions (40 bounces, 10 carts, 5 checkouts, 2 orders) and
+    3 Jun 100 (30, 10, 5, 3); email/email 2 Jun 50 (10, 10, 6, 4); 9 Jun is after the week."""
+    store = tiny_store({"web_traffic_daily": [
+        _traffic("2025-06-02", "google", "organic", 100, 40, 10, 5, 2),
+        _traffic("2025-06-03", "google", "organic", 100, 30, 10, 5, 3),
+        _traffic("2025-06-02", "email", "email", 50, 10, 10, 6, 4),
+        _traffic("2025-06-09", "google", "organic", 1000, 500, 99, 50, 20),
+    ]})
+    return store.table("web_traffic_daily")
+
+
+def test_traffic_by_source_golden_values(traffic):
+    """google/organic: 200 sessions, 80% of 250; bounce 70 ÷ 200 = 35%; carts 10%;
+    checkout 5%; 5 orders, 2.5%. email: 50 (20%); bounce 20%; carts 20%; checkout 12%;
+    4 orders, 8%."""
+    frame = funnel.traffic_by_source(traffic, window=WEEK)
+    assert frame[["source", "medium"]].values.tolist() == [["google", "organic"],
+                                                           ["email", "email"]]
+    assert frame.count_sessions.tolist() == [200, 50]
+    assert frame.session_share.tolist() == [0.8, 0.2]
+    assert frame.bounce_rate.tolist() == [0.35, 0.2]
+    assert frame.add_to_cart_rate.tolist() == [0.1, 0.2]
+    assert frame.checkout_rate.tolist() == [0.05, 0.12]
+    assert frame.orders.tolist() == [5, 4]
+    assert frame.order_rate.tolist() == [0.025, 0.08]
+
+
+def test_site_totals_and_funnel_steps(traffic):
+    """250 sessions → 30 carts (12%) → 16 checkouts (16 ÷ 30 = 53.3%) → 9 orders
+    (9 ÷ 16 = 56.25%); of sessions: 12%, 6.4%, 3.6%. Bounce 80 ÷ 250 = 32%."""
+    totals = funnel.site_totals(traffic, window=WEEK)
+    assert totals == {"count_sessions": 250, "bounces": 80, "add_to_cart_sessions": 30,
+                      "checkout_sessions": 16, "orders": 9, "bounce_rate": 0.32}
+    steps = funnel.funnel_steps(totals)
+    assert steps.step.tolist() == ["Sessions", "Added to cart", "Reached checkout", "Ordered"]
+    assert steps.count_sessions.tolist() == [250, 30, 16, 9]
+    assert steps.step_rate.tolist()[1:] == pytest.approx([0.12, 16 / 30, 9 / 16])
+    assert steps.rate_of_sessions.tolist() == pytest.approx([1.0, 0.12, 0.064, 0.036])
+
+
+def test_a_week_without_traffic_has_no_rates(traffic):
+    """No rows: zero counts, no bounce rate, and no rate at any funnel step."""
+    quiet = Window.of("2025-05-01", "2025-05-07", zone=ZONE)
+    totals = funnel.site_totals(traffic, window=quiet)
+    assert totals["count_sessions"] == 0 and totals["bounce_rate"] is None
+    assert funnel.funnel_steps(totals).step_rate.isna().all()
+    assert funnel.traffic_by_source(traffic, window=quiet).empty
+
+
+def test_product_page_results(tiny_store):
+    """Most viewed first; A: 400 views, 20 carts (5%), 1 order, 2 units, 1 ÷ 400 = 0.25%.
+    E (no views) and F (outside the week) are not listed."""
+    store = pages_store(tiny_store)
+    frame = funnel.product_page_results(store.table("product_views_daily"),
+                                        store.table("orders"), store.table("order_lines"),
+                                        store.table("products"), window=WEEK)
+    assert frame.sku.tolist() == ["A", "B", "C", "D"]
+    assert frame.views.tolist() == [400, 300, 100, 60]
+    assert frame.count_orders.tolist() == [1, 12, 4, 3]
+    assert frame.quantity_sold.tolist() == [2, 24, 8, 6]
+    assert frame.title.tolist()[0] == "Product A"
+    assert frame.add_to_cart_rate.tolist()[0] == 0.05
+    assert frame.view_to_order_rate.tolist() == pytest.approx([0.0025, 0.04, 0.04, 0.05])
+
+
+def test_many_views_few_orders(tiny_store):
+    """75th percentile of 60, 100, 300, 400 views = 325; the shop converts 20 ÷ 860 = 2.33%,
+    half is 1.16%. A (400 views, 0.25%) qualifies; B has 300 < 325 views."""
+    store = pages_store(tiny_store)
+    pages = funnel.product_page_results(store.table("product_views_daily"),
+                                        store.table("orders"), store.table("order_lines"),
+                                        window=WEEK)
+    low = funnel.many_views_few_orders(pages)
+    assert low.sku.tolist() == ["A"]
+    assert low.store_view_to_order_rate.iloc[0] == pytest.approx(20 / 860)
+
+
+def test_few_views_never_count_as_many():
+    """Below MIN_VIEWS (50) a page is never 'much viewed', however badly it converts."""
+    pages = pd.DataFrame({"sku": ["A", "B"], "views": [40, 30], "count_orders": [0, 5]})
+    assert funnel.many_views_few_orders(pages).empty

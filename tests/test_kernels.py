@@ -1,0 +1,99 @@
+"""Report kernels: warm before use, one notebook each, forked or started the ordinary way."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from opslib.errors import OpslibError
+from opslib.kernels import KernelPool, imported_modules, stop_kernel
+from opslib.runner import KERNEL_NAME, ensure_kernel
+
+
+def ask(km, code: str) -> str:
+    """Run `code` in the kernel and return what it printed."""
+    client = km.blocking_client()
+    client.start_channels()
+    printed: list[str] = []
+    try:
+        client.wait_for_ready(timeout=60)
+        client.execute_interactive(code, timeout=60, output_hook=lambda msg: printed.append(
+            msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
+    finally:
+        client.stop_channels()
+    return "".join(printed).strip()
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_pool_hands_out_warm_separate_kernels(tmp_path, fork):
+    """Each kernel is its own process of this Python, with the notebooks' modules loaded."""
+    pool = KernelPool(kernel_name=KERNEL_NAME, specs=ensure_kernel(), size=2, work_dir=tmp_path,
+                      cwd=tmp_path, env=dict(os.environ), modules=["fractions", "opslib.display"],
+                      fork=fork)
+    pool.reserve(2)
+    try:
+        first, second = pool.take(), pool.take()
+        answers = [ask(km, "import os, sys\nprint(os.getpid(), os.getppid(), sys.executable, "
+                           "'fractions' in sys.modules, 'opslib.display' in sys.modules, "
+                           "'__opslib_warm_up' in globals())") for km in (first, second)]
+        pids = {answer.split()[0] for answer in answers}
+        assert len(pids) == 2 and str(os.getpid()) not in pids
+        for answer in answers:
+            parent, executable, *flags = answer.split()[1:]
+            assert (parent == str(os.getpid())) is not fork  # forked: the helper's child
+            assert executable == sys.executable
+            assert flags == ["True", "True", "False"]  # modules warm, no warm-up leftovers
+        stop_kernel(first)
+        assert not first.is_alive()
+        ask(second, "x = 1")
+        assert ask(second, "print(x)") == "1"
+        pool.retire(second)
+    finally:
+        pool.close()
+
+
+def test_pool_does_not_fork_after_an_import_started_a_thread(tmp_path):
+    """A module that starts a thread on import makes the pool start kernels the usual way."""
+    (tmp_path / "starts_a_thread.py").write_text(
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(60,), "
+        "daemon=True).start()\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    pool = KernelPool(kernel_name=KERNEL_NAME, specs=ensure_kernel(), size=1, work_dir=tmp_path,
+                      cwd=tmp_path, env=env, modules=["starts_a_thread"], fork=True)
+    pool.reserve(1)
+    try:
+        km = pool.take()
+        assert ask(km, "import os\nprint(os.getppid())") == str(os.getpid())
+        pool.retire(km)
+    finally:
+        pool.close()
+
+
+def test_pool_reports_a_kernel_that_cannot_start(tmp_path):
+    """A kernel that cannot start is an error handed to whoever takes it."""
+    pool = KernelPool(kernel_name=KERNEL_NAME, specs=ensure_kernel(), size=1, work_dir=tmp_path,
+                      cwd=tmp_path / "no-such-folder", env=dict(os.environ), modules=[],
+                      fork=False)
+    pool.reserve(1)
+    try:
+        with pytest.raises(OpslibError, match="the report kernel did not start"):
+            pool.take()
+    finally:
+        pool.close()
+
+
+def test_imported_modules_reads_top_level_imports(tmp_path):
+    """Import lines of code cells, first appearance first; relative imports and magics skipped."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import pandas as pd, json\nfrom opslib import views"),
+                nbformat.v4.new_code_cell("%matplotlib inline"),
+                nbformat.v4.new_markdown_cell("import nothing"),
+                nbformat.v4.new_code_cell("from . import local\nimport json\nimport altair")]
+    path = tmp_path / "a.ipynb"
+    nbformat.write(nb, path)
+    assert imported_modules([path, Path(tmp_path / "missing.ipynb")]) == \
+        ["pandas", "json", "opslib", "opslib.views", "altair"]
