@@ -95,3 +95,7 @@ class BadParameter(OpslibError):
 
 class DataQualityWarning(UserWarning):
     """Something in the data looks wrong but does not stop a report."""
+
+
+class DatabaseError(OpslibError):
+    """The database cannot be reached or read."""

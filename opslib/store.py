@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -25,10 +26,10 @@ import ibis.expr.datatypes as dt_types
 import pandas as pd
 
 from opslib.config import Settings, load_settings
-from opslib.errors import MissingFileError, MissingTableError, SchemaViolation
+from opslib.errors import DatabaseError, MissingFileError, MissingTableError, SchemaViolation
 from opslib.schema import TABLES, table_path
 
-__all__ = ["Store", "Window", "local_date", "in_window"]
+__all__ = ["Store", "Window", "local_date", "in_window", "connect_database", "redact_url"]
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,6 @@ class Store:
     def connect(cls, url: str, settings: Settings | None = None) -> "Store":
         """Open a store whose canonical tables live in a database, from its URL
         (postgresql://user:password@host:port/database; needs the `postgres` extra)."""
-        from opslib.ingest.postgres import connect_database
-
         return cls.from_connection(connect_database(url), settings)
 
     @property
@@ -189,3 +188,38 @@ class Store:
     def default_date(self) -> dt.date:
         """Yesterday in the store's time zone: the default report date."""
         return self.settings.yesterday()
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password (for messages and the ledger).
+
+    >>> redact_url("postgresql://shop:secret@localhost:5433/shop")
+    'postgresql://shop@localhost:5433/shop'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = parts.username or ""
+    host = netloc[1] if len(netloc) == 2 else parts.hostname or ""
+    return urlunsplit((parts.scheme, f"{user}@{host}", parts.path, parts.query, parts.fragment))
+
+
+def connect_database(url: str) -> ibis.BaseBackend:
+    """An Ibis backend for a PostgreSQL URL (postgresql://user:password@host:port/db)."""
+    scheme = urlsplit(url).scheme
+    if scheme not in ("postgres", "postgresql"):
+        raise DatabaseError(f"'{redact_url(url)}' is not a PostgreSQL URL",
+                            expected="postgresql://user:password@host:port/database",
+                            found=scheme or "no scheme", fix="Check the URL.")
+    try:
+        return ibis.connect(url.replace("postgres://", "postgresql://", 1))
+    except ModuleNotFoundError as err:
+        raise DatabaseError("PostgreSQL support is not installed",
+                            fix='Install it: pip install "store-ops-playbook[postgres]".') \
+            from err
+    except Exception as err:  # the driver's own OperationalError and friends
+        raise DatabaseError(f"cannot connect to '{redact_url(url)}' ({type(err).__name__}: "
+                            f"{str(err).strip().splitlines()[0]})",
+                            fix="Check the host, port, database name, user and password, "
+                                "and that the server accepts connections.") from err

@@ -1,25 +1,29 @@
-"""Shared fixtures: the small demo store, generated once per test session."""
+"""Shared fixtures: the small demo store, generated once per test session, and a
+throwaway PostgreSQL server."""
 
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
-import sys
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from demo_data import DEMO_SEED, DEMO_UNTIL
 from opslib.config import Settings
 
-# A fixed last day keeps every test reproducible; the demo's history ends here.
-DEMO_UNTIL = dt.date(2025, 11, 30)
-DEMO_SEED = 11
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 
 
 @pytest.fixture(scope="session")
 def demo_until() -> dt.date:
-    """DEMO_UNTIL as a fixture: `from conftest import` can pick up a sub-folder's conftest."""
+    """DEMO_UNTIL as a fixture (for the sub-folders' tests)."""
     return DEMO_UNTIL
 
 
@@ -48,17 +52,6 @@ def small_demo_store(small_demo_dir, demo_settings):
     return Store.open(small_demo_dir, demo_settings)
 
 
-_THIS_CONFTEST = sys.modules[__name__]
-
-
-def pytest_collectstart(collector):
-    """Test files here import DEMO_UNTIL `from conftest`; the conftest.py of a sub-folder
-    (tests/metrics, tests/ingest) takes that module name when it loads, so give the name
-    back to this file just before a test file of this folder is imported."""
-    if isinstance(collector, pytest.Module) and collector.path.parent == Path(__file__).parent:
-        sys.modules["conftest"] = _THIS_CONFTEST
-
-
 def pytest_collection_modifyitems(config, items):
     """Real-data tests need ../shared/realdata: CI fails without it, a local run deselects."""
     if REALDATA.is_dir():
@@ -70,3 +63,59 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(f"CI must run the realdata tests, but {REALDATA} is missing.")
     config.hook.pytest_deselected(items=wanted)
     items[:] = [item for item in items if "realdata" not in item.keywords]
+
+
+def _pg_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                   key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    return found[-1] if found else shutil.which(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return args
+    return ["runuser", "-u", "postgres", "--", *args]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server of its own on a free loopback port, stopped at the end.
+
+    Uses Debian's postgresql package (initdb, pg_ctl). As root, the server runs as the
+    `postgres` user. Missing binaries fail the run under CI and skip it locally.
+    """
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        message = "PostgreSQL server binaries not found (apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    root = Path(tempfile.mkdtemp(prefix="playbook-pg-"))
+    data = root / "cluster"
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    port = _free_port()
+    subprocess.run(_as_postgres_user([initdb, "-D", str(data), "-U", "postgres",
+                                      "--auth=trust", "-E", "UTF8", "--no-sync"]),
+                   check=True, capture_output=True)
+    options = f"-p {port} -h 127.0.0.1 -k {root} -c fsync=off"
+    subprocess.run(_as_postgres_user([pg_ctl, "-D", str(data), "-o", options, "-l",
+                                      str(root / "server.log"), "-w", "start"]),
+                   check=True, capture_output=True)
+    try:
+        createdb = _pg_bin("createdb")
+        subprocess.run(_as_postgres_user([createdb, "-h", "127.0.0.1", "-p", str(port), "-U",
+                                          "postgres", "playbook"]), check=True,
+                       capture_output=True)
+        yield f"postgresql://postgres@127.0.0.1:{port}/playbook"
+    finally:
+        subprocess.run(_as_postgres_user([pg_ctl, "-D", str(data), "-m", "fast", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import DEMO_UNTIL
+from demo_data import DEMO_UNTIL
 
 from opslib.schema import TABLES
 from opslib.store import Store, Window

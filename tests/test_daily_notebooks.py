@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,7 +15,8 @@ import nbformat
 import pandas as pd
 import papermill
 import pytest
-from conftest import DEMO_UNTIL
+from demo_data import DEMO_UNTIL
+from notebook_runs import copy_without, displayed, error_outputs, run_notebook, write_settings
 
 from opslib.display import KPIS_MIME, WARNINGS_MIME
 from opslib.metrics import fulfilment, kpis, marketing, returns, sales, stock, support, web
@@ -38,37 +38,9 @@ PARAMETERS = ("data_dir", "report_date", "settings_file")
 MAX_CODE_LINES = 8
 
 
-def _settings_file(folder: Path, settings) -> Path:
-    store = settings.store
-    path = folder / "playbook.toml"
-    path.write_text(f'[store]\nname = "{store.name}"\ntimezone = "{store.timezone}"\n'
-                    f'currency = "{store.currency}"\n', encoding="utf-8")
-    return path
-
-
-def _execute(name: str, data_dir: Path, out_dir: Path, settings_file: Path,
-             day: dt.date = DEMO_UNTIL) -> nbformat.NotebookNode:
-    target = out_dir / f"{name}.ipynb"
-    papermill.execute_notebook(
-        str(DAILY / f"{name}.ipynb"), str(target), kernel_name="python3", progress_bar=False,
-        parameters={"data_dir": str(data_dir), "report_date": day.isoformat(),
-                    "settings_file": str(settings_file)})
-    return nbformat.read(target, as_version=4)
-
-
-def _outputs(nb: nbformat.NotebookNode, mime: str) -> list:
-    return [o["data"][mime] for c in nb.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if mime in o.get("data", {})]
-
-
-def _errors(nb: nbformat.NotebookNode) -> list[str]:
-    return [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if o.get("output_type") == "error"]
-
-
 @pytest.fixture(scope="session")
 def settings_file(tmp_path_factory, demo_settings) -> Path:
-    return _settings_file(tmp_path_factory.mktemp("settings"), demo_settings)
+    return write_settings(tmp_path_factory.mktemp("settings"), demo_settings)
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +48,7 @@ def executed(small_demo_dir, settings_file, tmp_path_factory) -> dict:
     """Every daily notebook run for DEMO_UNTIL on the small demo store (two at a time)."""
     out_dir = tmp_path_factory.mktemp("daily_runs")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = {name: pool.submit(_execute, name, small_demo_dir, out_dir, settings_file)
+        runs = {name: pool.submit(run_notebook, "daily", name, small_demo_dir, out_dir, settings_file)
                 for name in NOTEBOOKS}
         return {name: run.result() for name, run in runs.items()}
 
@@ -86,8 +58,8 @@ def test_every_daily_notebook_runs_without_an_error_cell(executed):
     """Seven notebooks, each executed to the end with no error output."""
     assert set(executed) == set(NOTEBOOKS)
     for name, nb in executed.items():
-        assert _errors(nb) == [], name
-        assert len(_outputs(nb, KPIS_MIME)) == 1, f"{name} must record its figures once"
+        assert error_outputs(nb) == [], name
+        assert len(displayed(nb, KPIS_MIME)) == 1, f"{name} must record its figures once"
 
 
 @pytest.mark.slow
@@ -95,7 +67,7 @@ def test_each_daily_figure_is_recorded_by_exactly_one_notebook(executed):
     """The 21 daily names, no more, each in one notebook."""
     seen: dict[str, list[str]] = {}
     for name, nb in executed.items():
-        for figure in _outputs(nb, KPIS_MIME)[0]:
+        for figure in displayed(nb, KPIS_MIME)[0]:
             seen.setdefault(figure, []).append(name)
     assert set(seen) == DAILY_FIGURES
     assert {f: n for f, n in seen.items() if len(n) > 1} == {}
@@ -104,7 +76,7 @@ def test_each_daily_figure_is_recorded_by_exactly_one_notebook(executed):
 def _recorded(executed) -> dict[str, float | None]:
     figures: dict[str, float | None] = {}
     for nb in executed.values():
-        figures.update(_outputs(nb, KPIS_MIME)[0])
+        figures.update(displayed(nb, KPIS_MIME)[0])
     return figures
 
 
@@ -188,37 +160,30 @@ def test_orders_gross_sales_and_units_agree_with_pandas_on_the_parquet(executed,
     assert recorded["quantity_sold"] == float(their_lines.quantity.sum())
 
 
-def _copy_without(src: Path, dst: Path, absent: tuple[str, ...]) -> Path:
-    shutil.copytree(src / "tables", dst / "tables",
-                    ignore=lambda folder, names: [n for n in names
-                                                  if n.removesuffix(".parquet") in absent])
-    return dst
-
-
 @pytest.mark.slow
 def test_an_absent_table_gives_a_no_data_note_and_the_rest_runs(small_demo_dir, settings_file,
                                                                  tmp_path):
     """Without helpdesk or web-analytics data: the sections that need them say so (and the
     runner gets a no_data warning), their figures are null, everything else is computed."""
-    data_dir = _copy_without(small_demo_dir, tmp_path / "shop",
+    data_dir = copy_without(small_demo_dir, tmp_path / "shop",
                              ("tickets", "web_traffic_daily"))
-    runs = {name: _execute(name, data_dir, tmp_path, settings_file)
+    runs = {name: run_notebook("daily", name, data_dir, tmp_path, settings_file)
             for name in ("journal", "customer_service", "kpis")}
     for name, nb in runs.items():
-        assert _errors(nb) == [], name
-    warned = {name: {(w["code"], w.get("table")) for w in _outputs(nb, WARNINGS_MIME)}
+        assert error_outputs(nb) == [], name
+    warned = {name: {(w["code"], w.get("table")) for w in displayed(nb, WARNINGS_MIME)}
               for name, nb in runs.items()}
     assert ("no_data", "tickets") in warned["journal"]
     assert ("no_data", "tickets") in warned["customer_service"]
     assert ("no_data", "web_traffic_daily") in warned["kpis"]
-    journal = _outputs(runs["journal"], KPIS_MIME)[0]
+    journal = displayed(runs["journal"], KPIS_MIME)[0]
     assert journal["count_tickets_opened"] is None and journal["count_orders"] > 0
-    service = _outputs(runs["customer_service"], KPIS_MIME)[0]
+    service = displayed(runs["customer_service"], KPIS_MIME)[0]
     assert service == {"count_tickets_open": None, "median_first_response_hours": None}
-    figures = _outputs(runs["kpis"], KPIS_MIME)[0]
+    figures = displayed(runs["kpis"], KPIS_MIME)[0]
     assert figures["count_sessions"] is None and figures["conversion_rate"] is None
     assert figures["net_sales"] is not None and figures["ad_spend"] is not None
-    pages = "".join(_outputs(runs["journal"], "text/html"))
+    pages = "".join(displayed(runs["journal"], "text/html"))
     assert "Not checked, for lack of data" in pages and "no tickets data" in pages
     assert "Ship " in pages, "the to-do list still lists the checks that could run"
 
@@ -293,7 +258,7 @@ def _parameter_problems(source: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_daily_notebooks_are_thin_and_stored_without_outputs(name):
+def test_daily_notebooks_are_thin_and_stored_withoutdisplayed(name):
     """No def/class/loops/magic numbers/paths, short cells, no outputs, a parameters cell."""
     nb = nbformat.read(DAILY / f"{name}.ipynb", as_version=4)
     assert hygiene_problems(nb) == []

@@ -1,17 +1,14 @@
 """The daily pages on PostgreSQL: every figure and every list equal to DuckDB's, unchanged code.
 
-The throwaway server comes from the import tests' fixture (tests/ingest/conftest.py); like
+The throwaway server comes from the shared fixture (tests/conftest.py); like
 those tests, this one fails under CI and skips locally when PostgreSQL is not installed.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pandas as pd
 import pytest
-from conftest import DEMO_UNTIL
+from demo_data import DEMO_UNTIL
 
 from opslib.ingest.postgres import copy_to_database
 from opslib.store import Store
@@ -19,12 +16,6 @@ from opslib.views.daily import (
     customer_service, data, journal, kpis, marketing_today, orders_shipping, returns_refunds,
     stock_watch,
 )
-
-_spec = importlib.util.spec_from_file_location(
-    "ingest_fixtures", Path(__file__).parent / "ingest" / "conftest.py")
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-postgres_url = _fixtures.postgres_url
 
 PAGES = (journal, orders_shipping, returns_refunds, customer_service, stock_watch, kpis,
          marketing_today)

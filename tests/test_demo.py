@@ -17,7 +17,7 @@ from opslib.config import Settings
 from opslib.demo import generate, history_start
 from opslib.errors import BadParameter
 from opslib.schema import RETURN_REASONS, TABLES, TICKET_CHANNELS, table_path, validate_store
-from conftest import DEMO_SEED, DEMO_UNTIL
+from demo_data import DEMO_SEED, DEMO_UNTIL
 
 ZONE = "Europe/London"
 # Columns that hold plans and may lie after `until`.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import DEMO_UNTIL
+from demo_data import DEMO_UNTIL
 
 from opslib.metrics import fulfilment, kpis, marketing, returns, sales, stock, support, web
 from opslib.metrics.common import count_by_age

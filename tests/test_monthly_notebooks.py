@@ -8,14 +8,13 @@ small demo store for DEMO_UNTIL (the last day of November 2025), as the runner d
 from __future__ import annotations
 
 import ast
-import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
-import papermill
 import pytest
-from conftest import DEMO_UNTIL
+from demo_data import DEMO_UNTIL
+from notebook_runs import displayed, error_outputs, run_notebook, write_settings
 
 from opslib.display import KPIS_MIME
 from opslib.metrics import customers, policy, sales, social, web
@@ -36,34 +35,10 @@ PARAMETERS = ("data_dir", "report_date", "settings_file")
 MAX_CODE_LINES = 8
 
 
-def _execute(name: str, data_dir: Path, out_dir: Path, settings_file: Path,
-             day: dt.date = DEMO_UNTIL) -> nbformat.NotebookNode:
-    target = out_dir / f"{name}.ipynb"
-    papermill.execute_notebook(
-        str(MONTHLY / f"{name}.ipynb"), str(target), kernel_name="python3", progress_bar=False,
-        parameters={"data_dir": str(data_dir), "report_date": day.isoformat(),
-                    "settings_file": str(settings_file)})
-    return nbformat.read(target, as_version=4)
-
-
-def _outputs(nb: nbformat.NotebookNode, mime: str) -> list:
-    return [o["data"][mime] for c in nb.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if mime in o.get("data", {})]
-
-
-def _errors(nb: nbformat.NotebookNode) -> list[str]:
-    return [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if o.get("output_type") == "error"]
-
-
 @pytest.fixture(scope="session")
 def monthly_settings_file(tmp_path_factory, demo_settings) -> Path:
-    store = demo_settings.store
-    path = tmp_path_factory.mktemp("monthly_settings") / "playbook.toml"
-    path.write_text(f'[store]\nname = "{store.name}"\ntimezone = "{store.timezone}"\n'
-                    f'currency = "{store.currency}"\n\n[targets.social.instagram]\n'
-                    f'reach = 20000\nengagement_rate = 0.04\n', encoding="utf-8")
-    return path
+    return write_settings(tmp_path_factory.mktemp("monthly_settings"), demo_settings,
+                          "\n[targets.social.instagram]\nreach = 20000\nengagement_rate = 0.04\n")
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +46,7 @@ def executed(small_demo_dir, monthly_settings_file, tmp_path_factory) -> dict:
     """Every monthly notebook run for November 2025 on the small demo store."""
     out_dir = tmp_path_factory.mktemp("monthly_runs")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = {name: pool.submit(_execute, name, small_demo_dir, out_dir,
+        runs = {name: pool.submit(run_notebook, "monthly", name, small_demo_dir, out_dir,
                                   monthly_settings_file) for name in NOTEBOOKS}
         return {name: run.result() for name, run in runs.items()}
 
@@ -79,7 +54,7 @@ def executed(small_demo_dir, monthly_settings_file, tmp_path_factory) -> dict:
 def _recorded(executed) -> dict[str, float | None]:
     figures: dict[str, float | None] = {}
     for nb in executed.values():
-        figures.update(_outputs(nb, KPIS_MIME)[0])
+        figures.update(displayed(nb, KPIS_MIME)[0])
     return figures
 
 
@@ -88,8 +63,8 @@ def test_every_monthly_notebook_runs_without_an_error_cell(executed):
     """Five notebooks, each executed to the end with no error output, recording once."""
     assert set(executed) == set(NOTEBOOKS)
     for name, nb in executed.items():
-        assert _errors(nb) == [], name
-        assert len(_outputs(nb, KPIS_MIME)) == 1, f"{name} must record its figures once"
+        assert error_outputs(nb) == [], name
+        assert len(displayed(nb, KPIS_MIME)) == 1, f"{name} must record its figures once"
 
 
 @pytest.mark.slow
@@ -97,7 +72,7 @@ def test_each_monthly_figure_is_recorded_by_exactly_one_notebook(executed):
     """The issue's names (13 × this month, month before, last year, + 4), each once."""
     seen: dict[str, list[str]] = {}
     for name, nb in executed.items():
-        for figure in _outputs(nb, KPIS_MIME)[0]:
+        for figure in displayed(nb, KPIS_MIME)[0]:
             seen.setdefault(figure, []).append(name)
     assert set(seen) == MONTHLY_FIGURES
     assert {f: n for f, n in seen.items() if len(n) > 1} == {}

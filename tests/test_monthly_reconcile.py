@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 import pytest
-from conftest import DEMO_SEED, DEMO_UNTIL
+from demo_data import DEMO_SEED, DEMO_UNTIL
 
 from opslib.metrics import customers, performance, policy, returns, sales
 from opslib.metrics.months import month_of, trailing_months

@@ -13,7 +13,7 @@ import shutil
 import ipywidgets
 import pytest
 import traitlets
-from conftest import DEMO_UNTIL
+from demo_data import DEMO_UNTIL
 
 from opslib import pages
 from opslib.errors import BadParameter

@@ -25,7 +25,7 @@ from opslib.errors import BadParameter, MissingFileError
 from opslib.runner import RunLocked, cadence_lock, run
 from opslib.schema import TABLES
 from opslib.tables import write_table
-from conftest import DEMO_UNTIL
+from demo_data import DEMO_UNTIL
 
 D = dt.date(2025, 11, 30)
 PARAMETERS = ("data_dir = None  # the data folder\nreport_date = None  # YYYY-MM-DD\n"

@@ -17,7 +17,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_UNTIL
+from demo_data import DEMO_UNTIL
 from serve_support import (ARTIFACTS, PASSWORD, XSS_SUBJECT, XSS_TICKET, Served,
                            hostile_store)
 

@@ -15,7 +15,7 @@ import urllib.parse
 
 import pytest
 import requests
-from conftest import DEMO_UNTIL
+from demo_data import DEMO_UNTIL
 from serve_support import (FORMULA_SUBJECT, FORMULA_TICKET, PASSWORD, TOKEN, XSS_TICKET,
                            KernelSocket, Served, hostile_store, model, output_html, render)
 

@@ -7,13 +7,12 @@ small demo store for the week to DEMO_UNTIL, exactly as the runner does it.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
-import papermill
 import pytest
+from notebook_runs import copy_without, displayed, error_outputs, run_notebook, write_settings
 
 from opslib.display import KPIS_MIME, WARNINGS_MIME
 from opslib.metrics import (
@@ -33,39 +32,10 @@ NAMES = ("count_orders", "net_sales", "avg_order_value", "conversion_rate", "cou
 WEEKLY_FIGURES = set(NAMES) | {f"{name}_prev_week" for name in NAMES}
 
 
-def _settings_file(folder: Path, settings) -> Path:
-    store = settings.store
-    path = folder / "playbook.toml"
-    path.write_text(f'[store]\nname = "{store.name}"\ntimezone = "{store.timezone}"\n'
-                    f'currency = "{store.currency}"\n\n[targets.social]\n'
-                    f'instagram = {{ reach = 40000, engagement_rate = 0.04 }}\n',
-                    encoding="utf-8")
-    return path
-
-
-def _execute(name: str, data_dir: Path, out_dir: Path, settings_file: Path,
-             day: dt.date) -> nbformat.NotebookNode:
-    target = out_dir / f"{name}.ipynb"
-    papermill.execute_notebook(
-        str(WEEKLY / f"{name}.ipynb"), str(target), kernel_name="python3", progress_bar=False,
-        parameters={"data_dir": str(data_dir), "report_date": day.isoformat(),
-                    "settings_file": str(settings_file)})
-    return nbformat.read(target, as_version=4)
-
-
-def _outputs(nb: nbformat.NotebookNode, mime: str) -> list:
-    return [o["data"][mime] for c in nb.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if mime in o.get("data", {})]
-
-
-def _errors(nb: nbformat.NotebookNode) -> list[str]:
-    return [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if o.get("output_type") == "error"]
-
-
 @pytest.fixture(scope="session")
 def weekly_settings_file(tmp_path_factory, demo_settings) -> Path:
-    return _settings_file(tmp_path_factory.mktemp("weekly_settings"), demo_settings)
+    return write_settings(tmp_path_factory.mktemp("weekly_settings"), demo_settings,
+                          "\n[targets.social]\ninstagram = { reach = 40000, engagement_rate = 0.04 }\n")
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +43,7 @@ def executed(small_demo_dir, weekly_settings_file, tmp_path_factory, demo_until)
     """Every weekly notebook run for the week to DEMO_UNTIL (two at a time)."""
     out_dir = tmp_path_factory.mktemp("weekly_runs")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = {name: pool.submit(_execute, name, small_demo_dir, out_dir,
+        runs = {name: pool.submit(run_notebook, "weekly", name, small_demo_dir, out_dir,
                                   weekly_settings_file, demo_until) for name in NOTEBOOKS}
         return {name: run.result() for name, run in runs.items()}
 
@@ -84,8 +54,8 @@ def test_every_weekly_notebook_runs_without_an_error_cell(executed):
     note (the demo store has every table)."""
     assert set(executed) == set(NOTEBOOKS)
     for name, nb in executed.items():
-        assert _errors(nb) == [], name
-        codes = {w["code"] for w in _outputs(nb, WARNINGS_MIME)}
+        assert error_outputs(nb) == [], name
+        codes = {w["code"] for w in displayed(nb, WARNINGS_MIME)}
         assert "no_data" not in codes, name
 
 
@@ -95,7 +65,7 @@ def test_each_weekly_figure_is_recorded_by_exactly_one_notebook(executed):
     a notebook records at most once."""
     seen: dict[str, list[str]] = {}
     for name, nb in executed.items():
-        recorded = _outputs(nb, KPIS_MIME)
+        recorded = displayed(nb, KPIS_MIME)
         assert len(recorded) <= 1, name
         for figure in (recorded[0] if recorded else {}):
             seen.setdefault(figure, []).append(name)
@@ -148,7 +118,7 @@ def test_recorded_figures_equal_the_metric_functions(executed, small_demo_store,
     return for those two windows."""
     recorded: dict[str, float | None] = {}
     for nb in executed.values():
-        for figures in _outputs(nb, KPIS_MIME):
+        for figures in displayed(nb, KPIS_MIME):
             recorded.update(figures)
     week = Window.of(demo_until - dt.timedelta(days=6), demo_until, zone="Europe/London")
     expected = _week_from_metrics(small_demo_store, week)
@@ -166,18 +136,11 @@ def test_the_kpi_report_shows_a_chart_and_last_year_when_history_allows(executed
     """The eight-week trend is an inline SVG (no script from the internet); the small demo
     holds one year of history, so the same week last year is said to be out of reach."""
     nb = executed["kpi_report"]
-    svgs = _outputs(nb, "image/svg+xml")
+    svgs = displayed(nb, "image/svg+xml")
     assert svgs and svgs[0].startswith("<svg")
-    html = "".join(_outputs(nb, "text/html"))
+    html = "".join(displayed(nb, "text/html"))
     assert "No comparison with the same week last year" in html
     assert "<script" not in html
-
-
-def _copy_without(src: Path, dst: Path, absent: tuple[str, ...]) -> Path:
-    shutil.copytree(src / "tables", dst / "tables",
-                    ignore=lambda folder, names: [n for n in names
-                                                  if n.removesuffix(".parquet") in absent])
-    return dst
 
 
 @pytest.mark.slow
@@ -187,28 +150,28 @@ def test_absent_tables_give_no_data_notes_and_null_figures(small_demo_dir, demo_
     (the runner gets a no_data warning), their figures are null, the rest is computed."""
     absent = ("bank_transactions", "surveys", "social_posts", "social_accounts_daily",
               "competitor_prices")
-    data_dir = _copy_without(small_demo_dir, tmp_path / "shop", absent)
-    runs = {name: _execute(name, data_dir, tmp_path, weekly_settings_file, demo_until)
+    data_dir = copy_without(small_demo_dir, tmp_path / "shop", absent)
+    runs = {name: run_notebook("weekly", name, data_dir, tmp_path, weekly_settings_file, demo_until)
             for name in ("cash", "service_followup", "marketing_social", "competitors_trends")}
     for name, nb in runs.items():
-        assert _errors(nb) == [], name
-    warned = {name: {w.get("table") for w in _outputs(nb, WARNINGS_MIME)
+        assert error_outputs(nb) == [], name
+    warned = {name: {w.get("table") for w in displayed(nb, WARNINGS_MIME)
                      if w["code"] == "no_data"} for name, nb in runs.items()}
     assert "bank_transactions" in warned["cash"]
     assert "surveys" in warned["service_followup"]
     assert "social_posts" in warned["marketing_social"]
     assert "competitor_prices" in warned["competitors_trends"]
-    assert set(_outputs(runs["cash"], KPIS_MIME)[0].values()) == {None}
-    service_figures = _outputs(runs["service_followup"], KPIS_MIME)[0]
+    assert set(displayed(runs["cash"], KPIS_MIME)[0].values()) == {None}
+    service_figures = displayed(runs["service_followup"], KPIS_MIME)[0]
     assert service_figures == {"csat_rate": None, "csat_rate_prev_week": None}
-    marketing_figures = _outputs(runs["marketing_social"], KPIS_MIME)[0]
+    marketing_figures = displayed(runs["marketing_social"], KPIS_MIME)[0]
     assert marketing_figures["social_engagement_rate"] is None
     assert marketing_figures["count_followers_gained"] is None
     assert marketing_figures["ad_spend"] > 0 and marketing_figures["email_open_rate"] > 0
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_weekly_notebooks_are_thin_and_stored_without_outputs(name):
+def test_weekly_notebooks_are_thin_and_stored_withoutdisplayed(name):
     """The daily hygiene rules: a title, one parameters cell (data_dir, report_date,
     settings_file, each with help), no def/class/loops/magic numbers/paths, short cells,
     no outputs, kernel python3."""

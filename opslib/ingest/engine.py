@@ -33,7 +33,7 @@ from opslib.ingest.ledger import LEDGER_FILE, LedgerEntry, load_ledger
 from opslib.ingest.readers import LINE, RawTable
 from opslib.ingest.rejects import REJECTED_DIR, Rejects, rejected_file_bytes
 from opslib.ingest.report import FileResult
-from opslib.schema import TABLES, _TO_PANDAS_TYPES, read_for_validation, table_path, \
+from opslib.schema import PANDAS_TYPES, TABLES, read_for_validation, table_path, \
     validate_table
 from opslib.tables import to_arrow
 
@@ -108,7 +108,7 @@ def normalize(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         if column.type == "money":
             frame[column.name] = pd.to_numeric(frame[column.name]).astype("float64").round(2)
     arrow = to_arrow(name, frame) if not isinstance(frame, pa.Table) else frame
-    return arrow.to_pandas(types_mapper=_TO_PANDAS_TYPES.get)
+    return arrow.to_pandas(types_mapper=PANDAS_TYPES.get)
 
 
 def lines_by(keys: pd.Series, lines: pd.Series) -> pd.Series:

@@ -1,7 +1,7 @@
 """PostgreSQL: a shop whose data already lives in a database.
 
-`connect_database(url)` opens an Ibis PostgreSQL backend (`Store.connect(url)` wraps it, so
-the same metric code runs on it); `copy_from_database` copies the canonical tables found there
+`Store.connect(url)` (opslib.store.connect_database) opens an Ibis PostgreSQL backend, so
+the same metric code runs on it; `copy_from_database` copies the canonical tables found there
 into the data folder, through the same checks, upserts and ledger as file imports (each table
 in its own all-or-nothing step, parents before the tables that refer to them);
 `copy_to_database` writes a data folder's tables into a database.
@@ -13,65 +13,24 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 import pyarrow as pa
 
 from opslib.config import Settings
-from opslib.errors import OpslibError, SchemaViolation
+from opslib.errors import DatabaseError, SchemaViolation
 from opslib.ingest.engine import LINES, Candidate, Context, run_import
 from opslib.ingest.readers import LINE, RawTable
 from opslib.ingest.rejects import Rejects
 from opslib.ingest.report import FileResult
 from opslib.schema import TABLES, read_for_validation, table_path
+from opslib.store import connect_database, redact_url
 from opslib.tables import to_arrow
 
 __all__ = ["connect_database", "copy_from_database", "copy_to_database", "redact_url",
            "DatabaseError"]
 
 SOURCE = "postgres"
-
-
-class DatabaseError(OpslibError):
-    """The database cannot be reached or read."""
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password (for messages and the ledger).
-
-    >>> redact_url("postgresql://shop:secret@localhost:5433/shop")
-    'postgresql://shop@localhost:5433/shop'
-    """
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    host = netloc[1] if len(netloc) == 2 else parts.hostname or ""
-    return urlunsplit((parts.scheme, f"{user}@{host}", parts.path, parts.query, parts.fragment))
-
-
-def connect_database(url: str):
-    """An Ibis backend for a PostgreSQL URL (postgresql://user:password@host:port/db)."""
-    scheme = urlsplit(url).scheme
-    if scheme not in ("postgres", "postgresql"):
-        raise DatabaseError(f"'{redact_url(url)}' is not a PostgreSQL URL",
-                            expected="postgresql://user:password@host:port/database",
-                            found=scheme or "no scheme", fix="Check the URL.")
-    try:
-        import ibis
-
-        return ibis.connect(url.replace("postgres://", "postgresql://", 1))
-    except ModuleNotFoundError as err:
-        raise DatabaseError("PostgreSQL support is not installed",
-                            fix='Install it: pip install "store-ops-playbook[postgres]".') \
-            from err
-    except Exception as err:  # the driver's own OperationalError and friends
-        raise DatabaseError(f"cannot connect to '{redact_url(url)}' ({type(err).__name__}: "
-                            f"{str(err).strip().splitlines()[0]})",
-                            fix="Check the host, port, database name, user and password, "
-                                "and that the server accepts connections.") from err
 
 
 def copy_to_database(data_dir: str | Path, url: str, *,

@@ -169,7 +169,7 @@ def _promotion_lifts(history: DemandHistory, origin: int, n_days: int) -> np.nda
         promo_days[first_c:last_c + 1] = True
         spans.append((row.kind, first, first_c, last_c))
     measured: dict[int, float] = {}
-    for i, (_, first, first_c, last_c) in enumerate(spans):
+    for i, (_kind, first, first_c, last_c) in enumerate(spans):
         seen = min(last_c, origin)
         if first < PROMO_PRE_DAYS or first > origin or first != first_c:
             continue

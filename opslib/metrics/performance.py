@@ -173,7 +173,8 @@ def category_changes(orders: ibis.Table, order_lines: ibis.Table, returns: ibis.
             out.loc["(no product)", "net_sales"] += unassigned
         return out
 
-    frame = by_category(window).join(by_category(previous), how="outer", rsuffix="_before") \
+    frame = by_category(window).merge(by_category(previous), how="outer", left_index=True,
+                                      right_index=True, suffixes=("", "_before")) \
         .fillna(0).reset_index()
     frame["net_sales_change"] = frame.net_sales - frame.net_sales_before
     frame = frame.reindex(frame.net_sales_change.abs().sort_values(ascending=False).index)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import datetime as dt
-
-DEMO_UNTIL = dt.date(2025, 11, 30)  # the last day of the shared small demo store
+from demo_data import DEMO_UNTIL
 
 from opslib.ingest import import_postgres
 from opslib.ingest.postgres import copy_to_database
