@@ -243,7 +243,9 @@ class ShopifyOrders(FileImporter):
             "line_name": text("line_name"), "vendor": text("vendor"),
             "position": frame[POSITION] if POSITION in frame else 1,
         })[keep]
-        first = pd.DataFrame({
+        # One row per order: its first kept row (order fields are the same on every row).
+        first_of_order = keep & ~order_id.where(keep).duplicated()
+        first = pd.DataFrame({name: values[first_of_order] for name, values in {
             "order_id": order_id, "number": number, "created_at": created_at,
             "fulfilled_at": fulfilled_at, "cancelled_at": cancelled_at,
             "refunded_at": refunded_at, **{f: fields[f] for f in (
@@ -252,7 +254,8 @@ class ShopifyOrders(FileImporter):
                 "billing_city", "billing_country", "shipping_country", "accepts_marketing",
                 "channel", "utm_source")},
             **money,
-        })[keep].drop_duplicates("order_id")
+        }.items()})
+        del fields, money
 
         lines = pd.DataFrame({
             "order_id": rows["order_id"], "line_number": rows["position"],
