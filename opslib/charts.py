@@ -68,6 +68,14 @@ def to_display(chart: alt.TopLevelMixin) -> Chart:
     return Chart(chart)
 
 
+def _axis(unit: str) -> alt.Axis:
+    """The value axis: the unit's number format; whole-number ticks for counts (a count
+    axis from 0 to 3 would otherwise label 0, 0.5, 1... as 0, 1, 1, 2...)."""
+    if unit == "count":
+        return alt.Axis(format=_AXIS_FORMATS["count"], tickMinStep=1)
+    return alt.Axis(format=_AXIS_FORMATS.get(unit, ","))
+
+
 def _encode_x(frame: pd.DataFrame, x: str) -> alt.X:
     kind = "T" if pd.api.types.is_datetime64_any_dtype(frame[x]) else "N"
     return alt.X(f"{x}:{kind}", title=None)
@@ -78,7 +86,7 @@ def line(frame: pd.DataFrame, *, x: str, y: str, color: str | None = None, title
     """A line chart over time (one line per `color` value)."""
     encoding = {"x": _encode_x(frame, x),
                 "y": alt.Y(f"{y}:Q", title=y.replace("_", " "),
-                           axis=alt.Axis(format=_AXIS_FORMATS.get(y_unit, ",")))}
+                           axis=_axis(y_unit))}
     if color:
         encoding["color"] = alt.Color(f"{color}:N", title=None)
     chart = alt.Chart(frame).mark_line(point=len(frame) <= 60).encode(**encoding)
@@ -91,7 +99,7 @@ def bar(frame: pd.DataFrame, *, x: str, y: str, color: str | None = None, title:
     """A bar chart; horizontal bars are sorted by value (for rankings)."""
     value = alt.X if horizontal else alt.Y
     category = alt.Y if horizontal else alt.X
-    axis = alt.Axis(format=_AXIS_FORMATS.get(y_unit, ","))
+    axis = _axis(y_unit)
     encoding = {
         ("x" if horizontal else "y"): value(f"{y}:Q", title=y.replace("_", " "), axis=axis),
         ("y" if horizontal else "x"): category(

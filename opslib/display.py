@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from IPython.display import display
 
@@ -95,12 +96,20 @@ def record(**figures) -> None:
 
 
 def format_value(value, unit: str = "number", *, currency: str | None = None) -> str:
-    """Format one value for people: counts with separators, rates as %, money with symbol."""
+    """Format one value for people: counts with separators, rates as %, money with symbol.
+
+    >>> format_value(1234.5, "money", currency="EUR"), format_value(0.125, "rate")
+    ('€1,234.50', '12.5%')
+    >>> format_value(True), format_value(np.False_, "count")
+    ('yes', 'no')
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA \
             or value is pd.NaT:
         return "–"
     if unit == "text" or isinstance(value, str):
         return str(value)
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
     if unit == "date":
         return pd.Timestamp(value).strftime("%Y-%m-%d") if not isinstance(value, str) else value
     if isinstance(value, pd.Timestamp):

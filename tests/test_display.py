@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import math
 
 import pandas as pd
@@ -91,3 +92,16 @@ def test_chart_renders_offline_as_svg_and_png():
     assert "<script" not in bundle["image/svg+xml"] and "http" not in bundle["image/svg+xml"].replace(
         "http://www.w3.org", "")
     assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_small_count_axis_has_whole_number_ticks_each_once():
+    """Counts of 1 and 3: the axis reads 0, 1, 2, 3 (not 0, 0.5, 1... shown as 0, 1, 1...)."""
+    frame = pd.DataFrame({"channel": ["email", "chat"], "count_tickets": [1, 3]})
+    svg = charts.bar(frame, x="channel", y="count_tickets", y_unit="count").to_svg()
+    ticks = re.findall(r">([0-9][0-9.,]*)</text>", svg)
+    assert ticks == ["0", "1", "2", "3"]
+
+
+def test_booleans_read_yes_and_no():
+    assert display.format_value(True) == "yes"
+    assert display.format_value(False, "count") == "no"
