@@ -65,6 +65,7 @@ class Measured:
     peak_pss_mb: float  # Σ proportional size: shared pages split between the processes
     peak_processes: int
     stdout: str = ""
+    compute_seconds: float | None = None  # the work itself, when a side reports it
 
 
 class TreeMemory(threading.Thread):

@@ -147,8 +147,8 @@ def _run_side(engine: str, data: Path, day: dt.date, zone: str, work: Path, rep:
     if done.returncode != 0:
         raise SystemExit(f"engine side {engine} failed:\n{done.stderr[-3000:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    measured = Measured(seconds, figures["max_rss_mb"], figures["max_rss_mb"], 1)
-    measured.stdout = str(figures["compute_seconds"])
+    measured = Measured(seconds, figures["max_rss_mb"], figures["max_rss_mb"], 1,
+                        compute_seconds=figures["compute_seconds"])
     import pandas as pd
 
     return measured, pd.read_pickle(out)
@@ -176,13 +176,13 @@ def report(sides, *, orders: int, lines: int, day: dt.date, reps: int) -> str:
     rows = ["| side | wall time, s | compute after imports, s | peak memory (max RSS), MB |",
             "|---|---|---|---|"]
     for engine in SIDES:
-        compute = [float(m.stdout) for m in sides.runs[engine]]
+        compute = [m.compute_seconds for m in sides.runs[engine]]
         rows.append(f"| {engine} | {spread(sides.seconds(engine))} | {spread(compute)} | "
                     f"{sides.peak_rss(engine):,.0f} |")
     wall_ratio = sides.median("pandas") / sides.median("ibis")
     memory_ratio = sides.peak_rss("pandas") / sides.peak_rss("ibis")
-    compute_ratio = (statistics.median(float(m.stdout) for m in sides.runs["pandas"])
-                     / statistics.median(float(m.stdout) for m in sides.runs["ibis"]))
+    compute_ratio = (statistics.median(m.compute_seconds for m in sides.runs["pandas"])
+                     / statistics.median(m.compute_seconds for m in sides.runs["ibis"]))
     return "\n".join([
         f"Store of {orders:,} orders and {lines:,} order lines; day {day}; {reps} "
         "repetitions, alternating; the two 29-row frames equal every time.", "", *rows, "",

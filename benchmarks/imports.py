@@ -75,7 +75,7 @@ def _import(file: Path, work: Path) -> tuple[Measured, int]:
                          measured.stdout)
         if not read or "✓" not in measured.stdout:
             raise SystemExit(f"the import did not account for every row:\n{measured.stdout}")
-        measured.stdout = read.group(0)
+        measured.stdout = read.group(0)  # what the report quotes
         return measured, int(read.group(1).replace(",", ""))
     finally:
         shutil.rmtree(data, ignore_errors=True)

@@ -255,7 +255,8 @@ class ShopifyOrders(FileImporter):
                 "channel", "utm_source")},
             **money,
         }.items()})
-        del fields, money
+        fields.clear()  # the per-row order fields are no longer needed: free them now
+        money.clear()
 
         lines = pd.DataFrame({
             "order_id": rows["order_id"], "line_number": rows["position"],
