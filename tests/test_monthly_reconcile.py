@@ -3,11 +3,10 @@ two-year store."""
 
 from __future__ import annotations
 
-
 import pytest
 from demo_data import DEMO_SEED, DEMO_UNTIL
 
-from opslib.metrics import customers, performance, policy, returns, sales
+from opslib.metrics import customers, performance, policy, returns, sales, service
 from opslib.metrics.months import month_of, trailing_months
 from opslib.store import Store, Window
 from opslib.views.monthly import (
@@ -46,6 +45,19 @@ def test_monthly_counts_and_sums_equal_the_sum_of_the_days(small_demo_store):
                                               t("products"), window=month,
                                               previous=month)
     assert categories.net_sales.sum() == pytest.approx(net)
+
+
+def test_monthly_csat_equals_the_sum_of_the_days(small_demo_store):
+    """November's CSAT: the monthly survey count and rate equal those of the 30 daily
+    counts (the same rule, SATISFIED_MIN_SCORE, on both sides)."""
+    store, t = small_demo_store, small_demo_store.table
+    month = month_of(DEMO_UNTIL, zone=store.zone)
+    days = service.daily_csat(t("surveys"), window=month)
+    assert len(days) == 30 and days.count_csat_responses.sum() > 20
+    monthly = customers.survey_scores(t("surveys"), window=month).iloc[0]
+    assert monthly.count_csat == days.count_csat_responses.sum()
+    assert monthly.csat_rate == pytest.approx(days.count_csat_satisfied.sum()
+                                              / days.count_csat_responses.sum())
 
 
 @pytest.fixture(scope="module")

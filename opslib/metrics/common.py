@@ -23,7 +23,11 @@ from opslib.store import Window
 __all__ = [
     "AGE_BUCKETS", "age_bucket_label", "age_bucket", "count_by_age", "ratio", "series_ratio",
     "require", "full_calendar", "hours_between", "lookback", "to_local", "next_days",
+    "SATISFIED_MIN_SCORE",
 ]
+
+# A CSAT score (1–5) counts as satisfied from 4 up: every CSAT rate uses this one rule.
+SATISFIED_MIN_SCORE = 4
 
 # (first day, last day or None, label, report column) — ages in whole days since the event.
 AGE_BUCKETS: tuple[tuple[int, int | None, str, str], ...] = (

@@ -39,7 +39,7 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from opslib.metrics.common import ratio, require, series_ratio
+from opslib.metrics.common import SATISFIED_MIN_SCORE, ratio, require, series_ratio
 from opslib.metrics.months import history, month_of, month_starts, months_back, order_values
 from opslib.metrics.sales import counted_orders
 from opslib.store import Window, in_window, local_date
@@ -440,7 +440,7 @@ def survey_scores(surveys: ibis.Table, *, window: Window) -> pd.DataFrame:
     is_csat, is_nps = rows.kind == "csat", rows.kind == "nps"
     frame = rows.group_by("month_start").aggregate(
         count_csat=is_csat.cast("int64").sum(),
-        count_satisfied=(is_csat & (rows.score >= 4)).cast("int64").sum(),
+        count_satisfied=(is_csat & (rows.score >= SATISFIED_MIN_SCORE)).cast("int64").sum(),
         count_nps=is_nps.cast("int64").sum(),
         count_promoters=(is_nps & (rows.score >= 9)).cast("int64").sum(),
         count_detractors=(is_nps & (rows.score <= 6)).cast("int64").sum(),

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
-from opslib.metrics.common import hours_between, ratio, require, series_ratio
+from opslib.metrics.common import SATISFIED_MIN_SCORE, hours_between, ratio, require, \
+    series_ratio
 from opslib.metrics.months import order_values
 from opslib.metrics.returns import daily_returns
 from opslib.metrics.sales import daily_sales
@@ -224,7 +225,7 @@ def service_by_channel(tickets: ibis.Table, surveys: ibis.Table | None = None, *
         rated = rated.inner_join(made.select("ticket_id", "channel"), "ticket_id")
         scores = rated.group_by("channel").aggregate(
             count_csat_responses=_.count(),
-            count_satisfied=(_.score >= 4).cast("int64").sum()).to_pandas()
+            count_satisfied=(_.score >= SATISFIED_MIN_SCORE).cast("int64").sum()).to_pandas()
     frame = frame.merge(scores, on="channel", how="left")
     frame["count_csat_responses"] = frame.count_csat_responses.fillna(0).astype("int64")
     frame["csat_rate"] = series_ratio(frame.count_satisfied, frame.count_csat_responses)

@@ -27,7 +27,8 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from opslib.metrics.common import full_calendar, ratio, require, series_ratio
+from opslib.metrics.common import SATISFIED_MIN_SCORE, full_calendar, ratio, require, \
+    series_ratio
 from opslib.metrics.periods import by_week
 from opslib.metrics.support import contact_rate, open_tickets
 from opslib.store import Window, in_window, local_date
@@ -37,7 +38,6 @@ __all__ = ["CALLBACK_CSAT_MAX", "SATISFIED_MIN_SCORE", "unresolved_tickets",
            "weekly_contact_rate"]
 
 CALLBACK_CSAT_MAX = 2
-SATISFIED_MIN_SCORE = 4
 
 _TICKET_COLUMNS = ("ticket_id", "customer_id", "order_id", "sku")
 _SURVEY_COLUMNS = ("response_id", "customer_id", "ticket_id", "submitted_at", "kind", "score",
