@@ -16,6 +16,7 @@ on a range the engine can push down into the Parquet scan.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -148,6 +149,13 @@ class Store:
     @property
     def zone(self) -> str:
         return self.settings.store.timezone
+
+    def materialize(self, expr: ibis.Table) -> ibis.Table:
+        """The expression computed once, into a temporary table of this store's engine
+        (gone when the store is closed): for an intermediate result several figures share.
+        """
+        name = f"opslib_shared_{uuid.uuid4().hex[:16]}"
+        return self.con.create_table(name, expr, temp=True)
 
     def has(self, name: str) -> bool:
         """Whether the store has data of this kind (the table is present)."""

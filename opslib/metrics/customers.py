@@ -40,7 +40,8 @@ import pandas as pd
 from ibis import _
 
 from opslib.metrics.common import SATISFIED_MIN_SCORE, ratio, require, series_ratio
-from opslib.metrics.months import history, month_of, month_starts, months_back, order_values
+from opslib.metrics.months import history as full_history
+from opslib.metrics.months import month_of, month_starts, months_back, order_values
 from opslib.metrics.sales import counted_orders
 from opslib.store import Window, in_window, local_date
 
@@ -72,14 +73,21 @@ _CUSTOMER_COLUMNS = ("customer_id", "name", "email", "phone", "has_marketing_con
 
 
 def customer_history(orders: ibis.Table, order_lines: ibis.Table, *,
-                     as_of: Window) -> ibis.Table:
+                     as_of: Window, history: ibis.Table | None = None) -> ibis.Table:
     """Every counted order of a known customer up to the end of the as-of window.
 
     Grain: order (an engine expression). Columns: order_values' columns plus
     order_sequence (1 for the customer's first order ever, 2 for the second...) and
     gap_days (days since their previous order; empty for the first).
+
+    `history` is this function's result as of a later day, computed once and shared by
+    several figures (every function below takes it): an order's sequence number and gap
+    do not depend on later orders, so the history as of the window is its rows up to the
+    window's end. (An order's value is then the one known on that later day.)
     """
-    placed = order_values(orders, order_lines, window=history(as_of))
+    if history is not None:
+        return history.filter(history.date_day <= as_of.end)
+    placed = order_values(orders, order_lines, window=full_history(as_of))
     placed = placed.filter(placed.customer_key.notnull()).drop("customer_id").rename(
         customer_id="customer_key")
     by_customer = ibis.window(group_by="customer_id", order_by=["created_at", "order_id"])
@@ -89,7 +97,7 @@ def customer_history(orders: ibis.Table, order_lines: ibis.Table, *,
 
 
 def customer_profiles(orders: ibis.Table, order_lines: ibis.Table, *,
-                      as_of: Window) -> ibis.Table:
+                      as_of: Window, history: ibis.Table | None = None) -> ibis.Table:
     """One row per known customer with their order history as of the end of the window.
 
     Grain: customer (an engine expression). Columns: customer_id, count_orders,
@@ -97,7 +105,7 @@ def customer_profiles(orders: ibis.Table, order_lines: ibis.Table, *,
     (gross − discounts), usual_interval_days (median gap between consecutive orders; empty
     with one order), days_to_second_order (empty with one order).
     """
-    placed = customer_history(orders, order_lines, as_of=as_of)
+    placed = customer_history(orders, order_lines, as_of=as_of, history=history)
     profiles = placed.group_by("customer_id").aggregate(
         count_orders=_.count(), first_order_date=_.date_day.min(),
         last_order_date=_.date_day.max(), sales_amount_lifetime=_.sales_amount.sum(),
@@ -108,7 +116,7 @@ def customer_profiles(orders: ibis.Table, order_lines: ibis.Table, *,
 
 
 def new_vs_returning(orders: ibis.Table, order_lines: ibis.Table, *,
-                     window: Window) -> pd.DataFrame:
+                     window: Window, history: ibis.Table | None = None) -> pd.DataFrame:
     """Orders and sales of the window split by new and returning customers (and unknown).
 
     Grain: customer type (rows `new`, `returning`, `unknown`, always all three). Columns:
@@ -118,7 +126,7 @@ def new_vs_returning(orders: ibis.Table, order_lines: ibis.Table, *,
     """
     placed = order_values(orders, order_lines, window=window).drop("customer_id").rename(
         customer_id="customer_key")
-    firsts = customer_profiles(orders, order_lines, as_of=window).select(
+    firsts = customer_profiles(orders, order_lines, as_of=window, history=history).select(
         "customer_id", "first_order_date")
     joined = placed.left_join(firsts, "customer_id")
     kind = ibis.cases((joined.customer_id.isnull(), "unknown"),
@@ -138,18 +146,24 @@ def new_vs_returning(orders: ibis.Table, order_lines: ibis.Table, *,
     return out
 
 
-def customer_figures(orders: ibis.Table, *, window: Window) -> dict[str, float | None]:
+def customer_figures(orders: ibis.Table, *, window: Window,
+                     history: ibis.Table | None = None) -> dict[str, float | None]:
     """The window's customer counts and the returning-customer rate (look-back definition).
 
     Keys: count_customers (known customers who ordered in the window), count_new_customers,
     count_returning_customers (ordered in the window, an order that was not their first
     ever), returning_customer_rate (returning ÷ customers; None without customers).
+    `history`: a shared customer_history (see there).
     """
-    placed = counted_orders(orders, window=history(window))
-    placed = placed.mutate(customer_id=ibis.coalesce(placed.customer_id, placed.email.lower()))
-    placed = placed.filter(placed.customer_id.notnull())
-    by_customer = ibis.window(group_by="customer_id", order_by=["created_at", "order_id"])
-    placed = placed.mutate(order_sequence=ibis.row_number().over(by_customer) + 1)
+    if history is not None:
+        placed = history.filter(history.date_day <= window.end)
+    else:
+        placed = counted_orders(orders, window=full_history(window))
+        placed = placed.mutate(
+            customer_id=ibis.coalesce(placed.customer_id, placed.email.lower()))
+        placed = placed.filter(placed.customer_id.notnull())
+        by_customer = ibis.window(group_by="customer_id", order_by=["created_at", "order_id"])
+        placed = placed.mutate(order_sequence=ibis.row_number().over(by_customer) + 1)
     inside = placed.filter(in_window(placed.created_at, window))
     per = inside.group_by("customer_id").aggregate(
         is_new=(_.order_sequence.min() == 1), is_returning=(_.order_sequence.max() > 1))
@@ -179,7 +193,8 @@ def repeat_cohort_month(report_end: dt.date, *, zone: str, days: int = REPEAT_DA
 
 
 def repeat_purchase_rate(orders: ibis.Table, order_lines: ibis.Table, *, cohort: Window,
-                         days: int = REPEAT_DAYS) -> dict[str, object]:
+                         days: int = REPEAT_DAYS,
+                         history: ibis.Table | None = None) -> dict[str, object]:
     """The `days`-day repeat-purchase rate of the customers first seen in `cohort`.
 
     Read as of cohort.end + `days` (orders after that cannot change it). Keys: cohort_month
@@ -187,7 +202,7 @@ def repeat_purchase_rate(orders: ibis.Table, order_lines: ibis.Table, *, cohort:
     (None without new customers).
     """
     as_of = Window.of(cohort.end + dt.timedelta(days=days), zone=cohort.zone)
-    profiles = customer_profiles(orders, order_lines, as_of=as_of)
+    profiles = customer_profiles(orders, order_lines, as_of=as_of, history=history)
     firsts = profiles.filter(profiles.first_order_date.between(cohort.start, cohort.end))
     row = firsts.aggregate(
         count_new_customers=_.count(),
@@ -200,7 +215,7 @@ def repeat_purchase_rate(orders: ibis.Table, order_lines: ibis.Table, *, cohort:
 
 
 def cohort_retention(orders: ibis.Table, order_lines: ibis.Table, *, as_of: Window,
-                     months: int = 12) -> pd.DataFrame:
+                     months: int = 12, history: ibis.Table | None = None) -> pd.DataFrame:
     """Monthly cohorts of new customers and the share who ordered in each later month.
 
     Grain: cohort month × months since first order, for the `months` cohorts up to the
@@ -208,7 +223,7 @@ def cohort_retention(orders: ibis.Table, order_lines: ibis.Table, *, as_of: Wind
     months_since_first (0, 1, ...), cohort_size, count_active_customers, retention_rate.
     A month with no returning buyer is a row with 0.
     """
-    placed = customer_history(orders, order_lines, as_of=as_of)
+    placed = customer_history(orders, order_lines, as_of=as_of, history=history)
     month_index = placed.date_day.year() * 12 + placed.date_day.month() - 1
     placed = placed.mutate(month_index=month_index)
     first = placed.group_by("customer_id").aggregate(cohort_index=_.month_index.min())
@@ -260,14 +275,14 @@ def _score(value: ibis.Value, *, higher_is_better: bool, count: ibis.Value) -> i
 
 
 def rfm_scores(orders: ibis.Table, order_lines: ibis.Table, *,
-               as_of: Window) -> ibis.Table:
+               as_of: Window, history: ibis.Table | None = None) -> ibis.Table:
     """RFM scores and segment of every known customer as of the end of the window.
 
     Grain: customer (an engine expression; `.to_pandas()` it for a small store).
     Columns: customer_profiles' columns plus recency_score, frequency_score,
     monetary_score (1–5, 5 best) and rfm_segment (RFM_SEGMENTS, from R and F).
     """
-    profiles = customer_profiles(orders, order_lines, as_of=as_of)
+    profiles = customer_profiles(orders, order_lines, as_of=as_of, history=history)
     count = profiles.customer_id.count().over(ibis.window())
     scored = profiles.mutate(
         recency_score=_score(profiles.days_since_last_order, higher_is_better=False,
@@ -281,14 +296,14 @@ def rfm_scores(orders: ibis.Table, order_lines: ibis.Table, *,
 
 
 def rfm_segments(orders: ibis.Table, order_lines: ibis.Table, *,
-                 as_of: Window) -> pd.DataFrame:
+                 as_of: Window, history: ibis.Table | None = None) -> pd.DataFrame:
     """Segment sizes and value as of the end of the window, most valuable segment first.
 
     Grain: RFM segment (every segment, 0 when empty). Columns: rfm_segment,
     count_customers, share_of_customers, sales_amount_lifetime, share_of_sales,
     avg_orders (per customer), avg_days_since_last_order.
     """
-    scored = rfm_scores(orders, order_lines, as_of=as_of)
+    scored = rfm_scores(orders, order_lines, as_of=as_of, history=history)
     frame = scored.group_by("rfm_segment").aggregate(
         count_customers=_.count(), sales_amount_lifetime=_.sales_amount_lifetime.sum(),
         avg_orders=_.count_orders.mean(),
@@ -310,16 +325,17 @@ def rfm_segments(orders: ibis.Table, order_lines: ibis.Table, *,
 
 
 def median_days_to_second_order(orders: ibis.Table, order_lines: ibis.Table, *,
-                                as_of: Window) -> float | None:
+                                as_of: Window,
+                                history: ibis.Table | None = None) -> float | None:
     """The store's median days from a customer's first to second order (None if nobody
     has ordered twice). Customers still waiting for a second order are not in it."""
-    profiles = customer_profiles(orders, order_lines, as_of=as_of)
+    profiles = customer_profiles(orders, order_lines, as_of=as_of, history=history)
     value = profiles.days_to_second_order.median().to_pandas()
     return None if value is None or pd.isna(value) else float(value)
 
 
 def lapse_ratios(orders: ibis.Table, order_lines: ibis.Table, *,
-                 as_of: Window) -> ibis.Table:
+                 as_of: Window, history: ibis.Table | None = None) -> ibis.Table:
     """Every known customer's lapse ratio and status as of the end of the window.
 
     Grain: customer (an engine expression). Columns: customer_profiles' columns plus
@@ -328,8 +344,9 @@ def lapse_ratios(orders: ibis.Table, order_lines: ibis.Table, *,
     (`active` < AT_RISK_FROM ≤ `at_risk` ≤ LOST_ABOVE < `lost`). With nobody having
     ordered twice yet, one-order customers have no expected interval and stay `active`.
     """
-    profiles = customer_profiles(orders, order_lines, as_of=as_of)
-    store_median = median_days_to_second_order(orders, order_lines, as_of=as_of)
+    profiles = customer_profiles(orders, order_lines, as_of=as_of, history=history)
+    store_median = median_days_to_second_order(orders, order_lines, as_of=as_of,
+                                               history=history)
     fallback = ibis.literal(store_median, type="float64")
     interval = ibis.greatest(ibis.coalesce(profiles.usual_interval_days, fallback), 1.0)
     lapse = profiles.days_since_last_order.cast("float64") / interval
@@ -340,13 +357,13 @@ def lapse_ratios(orders: ibis.Table, order_lines: ibis.Table, *,
 
 
 def lapse_summary(orders: ibis.Table, order_lines: ibis.Table, *,
-                  as_of: Window) -> pd.DataFrame:
+                  as_of: Window, history: ibis.Table | None = None) -> pd.DataFrame:
     """How many customers are active, at risk and lost, and what they have spent.
 
     Grain: lapse status × customer kind (`one order` / `repeat`). Columns: lapse_status,
     customer_kind, count_customers, sales_amount_lifetime.
     """
-    lapsed = lapse_ratios(orders, order_lines, as_of=as_of)
+    lapsed = lapse_ratios(orders, order_lines, as_of=as_of, history=history)
     kind = ibis.ifelse(lapsed.count_orders > 1, "repeat", "one order")
     frame = lapsed.mutate(customer_kind=kind).group_by(["lapse_status", "customer_kind"]) \
         .aggregate(count_customers=_.count(),
@@ -371,7 +388,8 @@ def _without_guest_keys(keys: pd.Series) -> pd.Series:
 
 
 def call_list(orders: ibis.Table, order_lines: ibis.Table, customers: ibis.Table, *,
-              as_of: Window, min_orders: int = 3) -> pd.DataFrame:
+              as_of: Window, min_orders: int = 3,
+              history: ibis.Table | None = None) -> pd.DataFrame:
     """Regular customers who have lapsed, most valuable first: the people to call.
 
     A regular has at least `min_orders` orders; lapsed = lapse status at_risk or lost.
@@ -381,7 +399,7 @@ def call_list(orders: ibis.Table, order_lines: ibis.Table, customers: ibis.Table
     table are listed with empty contact details.
     """
     require(customers, "customers", _CUSTOMER_COLUMNS)
-    lapsed = lapse_ratios(orders, order_lines, as_of=as_of)
+    lapsed = lapse_ratios(orders, order_lines, as_of=as_of, history=history)
     lapsed = lapsed.filter((lapsed.count_orders >= min_orders) &
                            lapsed.lapse_status.isin(["at_risk", "lost"]))
     joined = lapsed.left_join(customers.select("customer_id", "name", "email", "phone"),
@@ -402,7 +420,8 @@ def call_list(orders: ibis.Table, order_lines: ibis.Table, customers: ibis.Table
 
 def one_time_buyers_not_subscribed(orders: ibis.Table, order_lines: ibis.Table,
                                    customers: ibis.Table, *, as_of: Window,
-                                   since_days: int = 365) -> pd.DataFrame:
+                                   since_days: int = 365,
+                                   history: ibis.Table | None = None) -> pd.DataFrame:
     """Customers with exactly one order (in the `since_days` to D) and no marketing consent.
 
     Consent is the customers table's current flag (the contract keeps no history of it).
@@ -412,7 +431,7 @@ def one_time_buyers_not_subscribed(orders: ibis.Table, order_lines: ibis.Table,
     listed with empty details (their consent is unknown).
     """
     require(customers, "customers", _CUSTOMER_COLUMNS)
-    profiles = customer_profiles(orders, order_lines, as_of=as_of)
+    profiles = customer_profiles(orders, order_lines, as_of=as_of, history=history)
     since = as_of.end - dt.timedelta(days=since_days - 1)
     once = profiles.filter((profiles.count_orders == 1) & (profiles.first_order_date >= since))
     joined = once.left_join(customers.select("customer_id", "name", "email",

@@ -220,3 +220,44 @@ def test_survey_scores_by_month(loyalty_store):
     assert june.csat_rate == pytest.approx(2 / 3)
     assert june.net_promoter_score == pytest.approx(25.0)
     assert june.avg_review_score == pytest.approx(4.5)
+
+
+def _frames_equal(left, right) -> bool:
+    if isinstance(left, dict):
+        return left == right
+    pd.testing.assert_frame_equal(left.reset_index(drop=True), right.reset_index(drop=True))
+    return True
+
+
+@pytest.mark.parametrize("as_of_day", [dt.date(2025, 11, 30), dt.date(2025, 8, 31)])
+def test_a_shared_history_gives_the_same_figures(small_demo_store, as_of_day):
+    """The loyalty figures computed from one customer history materialised as of 30
+    November equal those computed from the tables, as of that day and as of an earlier
+    one (sequence numbers and gaps do not depend on later orders)."""
+    store, t = small_demo_store, small_demo_store.table
+    shared = store.materialize(cm.customer_history(t("orders"), t("order_lines"),
+                                                   as_of=store.window(dt.date(2025, 11, 30))))
+    month = month_of(as_of_day, zone=store.zone)
+    as_of = store.window(as_of_day)
+    cohort = cm.repeat_cohort_month(as_of_day, zone=store.zone)
+    figures = {
+        "customer_figures": lambda h: cm.customer_figures(t("orders"), window=month, history=h),
+        "new_vs_returning": lambda h: cm.new_vs_returning(t("orders"), t("order_lines"),
+                                                          window=month, history=h),
+        "repeat": lambda h: cm.repeat_purchase_rate(t("orders"), t("order_lines"),
+                                                    cohort=cohort, history=h),
+        "cohorts": lambda h: cm.cohort_retention(t("orders"), t("order_lines"), as_of=as_of,
+                                                 history=h),
+        "rfm": lambda h: cm.rfm_segments(t("orders"), t("order_lines"), as_of=as_of,
+                                         history=h),
+        "call_list": lambda h: cm.call_list(t("orders"), t("order_lines"), t("customers"),
+                                            as_of=as_of, history=h),
+        "lapse": lambda h: cm.lapse_summary(t("orders"), t("order_lines"), as_of=as_of,
+                                            history=h),
+        "one_time": lambda h: cm.one_time_buyers_not_subscribed(
+            t("orders"), t("order_lines"), t("customers"), as_of=as_of, history=h),
+    }
+    for name, compute in figures.items():
+        alone, shared_result = compute(None), compute(shared)
+        assert _frames_equal(alone, shared_result), name
+    assert cm.customer_figures(t("orders"), window=month)["count_customers"] > 50

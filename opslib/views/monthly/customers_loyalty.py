@@ -29,14 +29,15 @@ HEADLINE = (
 CALL_LIST_ROWS = 50
 
 
-def _figures(store: Store, window: Window) -> dict:
-    return {**data.customer_figures(store, window), **data.repeat_figures(store, window)}
+def _figures(store: Store, window: Window, day: dt.date) -> dict:
+    return {**data.customer_figures(store, window, day),
+            **data.repeat_figures(store, window, day)}
 
 
 @section("Customers at a glance")
 def headline(store: Store, day: dt.date) -> list:
     """New customers, the returning-customer rate and the cohort repeat rate, named apart."""
-    values = three_months(store, day, _figures)
+    values = three_months(store, day, lambda s, w: _figures(s, w, day))
     cohort = values[0]["cohort_month"]
     return [comparison_tiles(store, values, HEADLINE),
             comparison_table(store, day, values, HEADLINE),
@@ -53,7 +54,7 @@ def new_and_returning(store: Store, day: dt.date) -> list:
     """Orders and sales (gross − discounts) of new, returning and unknown customers."""
     now = periods(store, day)[0]
     frame = customers.new_vs_returning(store.table("orders"), store.table("order_lines"),
-                                       window=now)
+                                       window=now, history=data.customer_history(store, day))
     return [table(store, frame, units={"count_customers": "count", "count_orders": "count",
                                        "sales_amount": "money", "avg_order_value": "money",
                                        "share_of_sales": "rate"})]
@@ -75,7 +76,8 @@ def _heatmap(frame) -> charts.Chart:
 def cohorts(store: Store, day: dt.date) -> list:
     """Of each month's new customers, the share who ordered in each later month."""
     frame = customers.cohort_retention(store.table("orders"), store.table("order_lines"),
-                                       as_of=store.window(day), months=data.COHORT_MONTHS)
+                                       as_of=store.window(day), months=data.COHORT_MONTHS,
+                                       history=data.customer_history(store, day))
     if frame.empty:
         return [show.note("No customer orders in the last 12 months.")]
     matrix = customers.retention_matrix(frame)
@@ -88,7 +90,8 @@ def cohorts(store: Store, day: dt.date) -> list:
 def segments(store: Store, day: dt.date) -> list:
     """Customers by recency and frequency scores (1–5), with their lifetime value."""
     frame = customers.rfm_segments(store.table("orders"), store.table("order_lines"),
-                                   as_of=store.window(day))
+                                   as_of=store.window(day),
+                                   history=data.customer_history(store, day))
     return [table(store, frame, units={"count_customers": "count", "share_of_customers": "rate",
                                        "sales_amount_lifetime": "money", "share_of_sales": "rate",
                                        "avg_orders": "number",
@@ -102,7 +105,8 @@ def call_list(store: Store, day: dt.date) -> list:
     """Customers with 3+ orders now at risk or lost, most valuable first; contacts masked."""
     t = store.table
     frame = customers.call_list(t("orders"), t("order_lines"), t("customers"),
-                                as_of=store.window(day))
+                                as_of=store.window(day),
+                                history=data.customer_history(store, day))
     return [table(store, frame, mask=("email", "phone"), limit=CALL_LIST_ROWS,
                   units={"count_orders": "count", "last_order_date": "date",
                          "days_since_last_order": "count", "expected_interval_days": "days",
@@ -117,8 +121,9 @@ def call_list(store: Store, day: dt.date) -> list:
 def not_subscribed(store: Store, day: dt.date) -> list:
     """Customers of the last year with one order and no marketing consent, newest first."""
     t = store.table
-    frame = customers.one_time_buyers_not_subscribed(t("orders"), t("order_lines"),
-                                                     t("customers"), as_of=store.window(day))
+    frame = customers.one_time_buyers_not_subscribed(
+        t("orders"), t("order_lines"), t("customers"), as_of=store.window(day),
+        history=data.customer_history(store, day))
     return [show.note(f"{len(frame):,} one-time buyers of the last 12 months are not on "
                       f"the newsletter."),
             table(store, frame, mask=("email",), limit=CALL_LIST_ROWS,
@@ -143,6 +148,6 @@ def surveys(store: Store, day: dt.date) -> list:
 def figures(store: Store, day: dt.date) -> dict[str, float | None]:
     """count_new_customers, returning_customer_rate, repeat_purchase_rate_90d (each with
     _prev_month and _prev_year)."""
-    values = three_months(store, day, _figures)
+    values = three_months(store, day, lambda s, w: _figures(s, w, day))
     return recorded(values, ("count_new_customers", "returning_customer_rate",
                              "repeat_purchase_rate_90d"))

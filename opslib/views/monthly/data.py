@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+import ibis
 import pandas as pd
 
 from opslib.metrics import (
@@ -19,7 +20,7 @@ from opslib.metrics.months import month_of, trailing_months
 from opslib.store import Store, Window
 
 __all__ = ["TREND_MONTHS", "first_order_day", "COHORT_MONTHS", "sales_figures", "customer_figures",
-           "repeat_figures", "policy_figures", "marketing_figures", "demand_history",
+           "customer_history", "repeat_figures", "policy_figures", "marketing_figures", "demand_history",
            "backtest", "reorder_plan", "stock_health", "trend"]
 
 TREND_MONTHS = 13
@@ -61,21 +62,32 @@ def sales_figures(store: Store, window: Window) -> dict[str, float | None]:
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def customer_figures(store: Store, window: Window) -> dict[str, float | None]:
-    """New and returning customers (count_new_customers as opslib.metrics.social counts it)."""
-    out: dict[str, float | None] = dict(customers.customer_figures(store.table("orders"),
-                                                                   window=window))
+def customer_figures(store: Store, window: Window, day: dt.date) -> dict[str, float | None]:
+    """New and returning customers (count_new_customers as opslib.metrics.social counts it)
+    for a window ending on or before the report day D."""
+    out: dict[str, float | None] = dict(customers.customer_figures(
+        store.table("orders"), window=window, history=customer_history(store, day)))
     out["count_new_customers"] = social.count_new_customers(store.table("orders"),
                                                             window=window)
     return out
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def repeat_figures(store: Store, window: Window) -> dict[str, object]:
-    """The 90-day repeat-purchase rate of the latest cohort month reported by the window's end."""
+def customer_history(store: Store, day: dt.date) -> ibis.Table:
+    """Every known customer's counted orders to D (customers.customer_history), computed
+    once into a temporary table: the loyalty sections all read it instead of each asking
+    the engine to number every customer's orders again."""
+    return store.materialize(customers.customer_history(
+        store.table("orders"), store.table("order_lines"), as_of=store.window(day)))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def repeat_figures(store: Store, window: Window, day: dt.date) -> dict[str, object]:
+    """The 90-day repeat-purchase rate of the latest cohort month reported by the window's
+    end (a window ending on or before the report day D)."""
     cohort = customers.repeat_cohort_month(window.end, zone=store.zone)
     out = customers.repeat_purchase_rate(store.table("orders"), store.table("order_lines"),
-                                         cohort=cohort)
+                                         cohort=cohort, history=customer_history(store, day))
     return {"cohort_month": out["cohort_month"], "cohort_size": out["count_new_customers"],
             "count_repeat_customers": out["count_repeat_customers"],
             "repeat_purchase_rate_90d": out["repeat_purchase_rate"]}
