@@ -31,13 +31,16 @@ IMPORT_LINES = 1_000_000
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", choices=[[], *NAMES], default=[],
-                        metavar="NAME", help=f"any of {', '.join(NAMES)} (default: all)")
+    parser.add_argument("names", nargs="*", default=[], metavar="NAME",
+                        help=f"any of {', '.join(NAMES)} (default: all)")
     parser.add_argument("--work", type=Path, default=Path("benchmarks/.work"),
                         help="folder for demo stores and scratch files (default: %(default)s)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each side")
     parser.add_argument("--quick", action="store_true", help="small stores, a smoke run")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in NAMES]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(NAMES)}")
     names = args.names or list(NAMES)
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
