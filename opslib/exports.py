@@ -2,20 +2,27 @@
 
 A cell that starts with `=`, `+`, `-` or `@` (or a tab or carriage return) is a formula to
 Excel, LibreOffice and Google Sheets: a customer who writes `=HYPERLINK(...)` in a ticket
-subject would otherwise get a live formula on the support team's screen. Such text cells
-are prefixed with an apostrophe, which spreadsheets show as plain text. Numbers stay numbers.
+subject would otherwise get a live formula on the support team's screen. Following OWASP's
+CSV-injection guidance, every text cell is quoted (so a `;` or `,` inside it never splits it,
+whatever separator the spreadsheet's locale uses) and a formula start is neutralised with an
+apostrophe, which spreadsheets show as plain text: at the start of the cell, after leading
+spaces, and after any separator inside the cell (for a spreadsheet that splits it anyway).
+Numbers stay numbers.
 
 >>> neutralise("=HYPERLINK(\\"http://x\\")"), neutralise("-5 stars"), neutralise(-5)
 ('\\'=HYPERLINK("http://x")', "'-5 stars", -5)
+>>> neutralise("x;=1+1;y"), neutralise("  =1+1")
+("x;'=1+1;y", "'  =1+1")
 >>> print(safe_csv(pd.DataFrame({"subject": ["@SUM(A1)", "ok"], "n": [-1, 2]})), end="")
-subject,n
-'@SUM(A1),-1
-ok,2
+"subject","n"
+"'@SUM(A1)",-1
+"ok",2
 """
 
 from __future__ import annotations
 
 import base64
+import csv
 import html
 import re
 from collections.abc import Sequence
@@ -27,14 +34,20 @@ from opslib.display import Block, mask_email, mask_phone
 __all__ = ["FORMULA_STARTS", "neutralise", "safe_csv", "csv_link"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A formula start after a separator a spreadsheet may split on (comma, semicolon, tab, pipe)
+# and any spaces: `x;=1+1` becomes two cells, the second a formula, in a `;` locale.
+_INNER_FORMULA = re.compile(r"([,;\t|][ \t\r\n\xa0]*)([=+\-@])")
 _LINK_STYLE = ("font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;"
                "display:inline-block;margin:2px 0 12px;padding:4px 10px;border:1px solid "
                "#d0d7de;border-radius:6px;color:#0969da;text-decoration:none;")
 
 
 def neutralise(value: object) -> object:
-    """Text that a spreadsheet would run as a formula, prefixed with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """Text that a spreadsheet would run as a formula, made inert with apostrophes."""
+    if not isinstance(value, str):
+        return value
+    value = _INNER_FORMULA.sub(r"\1'\2", value)
+    if value.startswith(FORMULA_STARTS) or value.lstrip(" \xa0\n").startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
@@ -53,7 +66,7 @@ def safe_csv(frame: pd.DataFrame, *, mask: Sequence[str] = ()) -> str:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].map(neutralise)
     out.columns = [neutralise(str(c)) for c in out.columns]
-    return out.to_csv(index=False, lineterminator="\n")
+    return out.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
 
 
 def csv_link(frame: pd.DataFrame, *, filename: str, label: str = "Download CSV",
