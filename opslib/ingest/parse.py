@@ -69,13 +69,21 @@ def clean_text(values: pd.Series, *, strip_apostrophe: bool = False) -> pd.Serie
     >>> clean_text(pd.Series(["'02134", "'+33 6 12", "'90s", " a\\xa0b ", ""]),
     ...            strip_apostrophe=True).tolist()
     ['02134', '+33 6 12', "'90s", 'a b', nan]
+
+    The result keeps the input's index, value for value, whatever that index is:
+
+    >>> clean_text(pd.Series(["a", "b", "c"], index=[1, 2, 3])).to_dict()
+    {1: 'a', 2: 'b', 3: 'c'}
     """
     array = pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.string())
     array = pc.utf8_trim_whitespace(pc.replace_substring(array, "\xa0", " "))
     if strip_apostrophe:
         array = pc.replace_substring_regex(array, r"^'([\d+(][\d\s()+\-./]*)$", r"\1")
     array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
-    return pd.Series(array.to_pandas(), index=values.index)
+    # Positional, never by label: `values` may carry any index (rows already dropped).
+    result = array.to_pandas()
+    result.index = values.index
+    return result
 
 
 def _empty(values: pd.Series) -> pd.Series:
