@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from opslib.errors import MissingFileError
+from opslib.ingest.commit import finish_interrupted
 from opslib.schema import TABLES, Violation, validate_store
 
 __all__ = ["CheckReport", "check_store"]
@@ -17,6 +18,7 @@ class CheckReport:
 
     counts: dict[str, int]
     violations: list[Violation] = field(default_factory=list)
+    recovered: str | None = None  # what finishing an interrupted import's recovery did
 
     @property
     def ok(self) -> bool:
@@ -29,7 +31,7 @@ class CheckReport:
     def text(self) -> str:
         """A readable report: one line per table, then each violation with examples."""
         broken = {v.table for v in self.violations}
-        lines = []
+        lines = [self.recovered, ""] if self.recovered else []
         for name in TABLES:
             if name in broken:
                 lines.append(f"FAIL  {name}")
@@ -51,10 +53,16 @@ class CheckReport:
 
 
 def check_store(data_dir: Path) -> CheckReport:
-    """Validate data_dir/tables; raise MissingFileError if there is no tables folder."""
+    """Validate data_dir/tables; raise MissingFileError if there is no tables folder.
+
+    An import interrupted during its commit (a journal or set-aside previous versions left
+    in the folder) is undone first, under the data folder's lock, and the report says so:
+    otherwise a table it had set aside would read as absent.
+    """
+    recovered = finish_interrupted(Path(data_dir))
     if not (Path(data_dir) / "tables").is_dir():
         raise MissingFileError(f"no tables folder in '{data_dir}'", file=str(data_dir),
                                fix="Run `playbook demo --data DIR` or `playbook import` first, "
                                    "or pass --data with the right folder.")
     counts, violations = validate_store(Path(data_dir))
-    return CheckReport(counts, violations)
+    return CheckReport(counts, violations, recovered=recovered)

@@ -5,7 +5,8 @@ UTC month is complete and then written as that month's Parquet part (`part-YYYY-
 sorted by the table's time column), the same layout `opslib.tables.write_table` produces.
 So memory holds at most about two months of rows, whatever the store's size. Whole-history
 tables are written with `write_table`. Nothing appears in `data_dir/tables` until every
-table is complete: the staging folder then replaces it in two renames.
+table is complete: the staging folder then replaces it in two renames, under the data
+folder's lock (`opslib.datalock`); a demo killed between them is put right by `recover`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from opslib.datalock import data_lock
+from opslib.ingest.commit import DEMO_RETIRED, recover
 from opslib.schema import TABLES
 from opslib.tables import append_part, write_table
 
@@ -65,15 +68,21 @@ class StagedStore:
         self.counts[name] = len(frame)
 
     def commit(self) -> dict[str, int]:
-        """Flush everything and put the staged tables in place of data_dir/tables."""
+        """Flush everything and put the staged tables in place of data_dir/tables.
+
+        The swap holds the data folder's lock (waiting for an import to finish) and first
+        undoes an interrupted import, whose journal would otherwise later act on these tables.
+        """
         self.flush()
         staged = self.root / "tables"
         target = self.data_dir / "tables"
-        retired = self.data_dir / f".tables-old-{uuid.uuid4().hex[:8]}"
-        if target.exists():
-            os.replace(target, retired)
-        os.replace(staged, target)
-        shutil.rmtree(retired, ignore_errors=True)
+        with data_lock(self.data_dir, "demo store swap (playbook demo)"):
+            recover(self.data_dir)
+            retired = self.data_dir / f"{DEMO_RETIRED}{uuid.uuid4().hex[:8]}"
+            if target.exists():
+                os.replace(target, retired)
+            os.replace(staged, target)
+            shutil.rmtree(retired, ignore_errors=True)
         return {name: self.counts[name] for name in TABLES}
 
 

@@ -11,6 +11,9 @@ Public surface:
 Every import prints and logs rows read = loaded + rejected + duplicates skipped, keeps rejected
 rows in data/rejected/, records the file in the import ledger and keeps the export, as
 dropped, in data/raw/<source>/. Importing the same file twice does nothing the second time.
+Each import holds the data folder's lock (`opslib.datalock`) from before it reads the tables
+until its result is written, so imports (and runs' import steps) that start together go one
+after the other, each merging into the result of the one before.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from opslib.config import Settings
+from opslib.datalock import data_lock
 from opslib.errors import BadParameter, MissingFileError, OpslibError
 from opslib.ingest.base import FileImporter
 from opslib.ingest.commit import recover
@@ -87,7 +91,6 @@ def import_files(source: str, files: Iterable[str | Path], *, data_dir: str | Pa
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    recovered = recover(data_dir)
     paths = [Path(f) for f in files]
     if not paths:
         raise BadParameter(f"no file given for '{source}'", fix="Name one or more files.")
@@ -101,12 +104,16 @@ def import_files(source: str, files: Iterable[str | Path], *, data_dir: str | Pa
         importer = importer_for(source, mapping)
     for path in paths:
         importer.columns(path)
-    if source == "csv" and mapping is not None:
-        _keep_mapping(data_dir, importer)
-    results = [importer.run(path, data_dir=data_dir, settings=settings, today=today)
-               for path in paths]
-    report = ImportReport(results, recovered=recovered)
-    _log(data_dir, report)
+    # Everything that reads or writes the data folder happens under its lock, so a second
+    # import merges into this one's result instead of overwriting it.
+    with data_lock(data_dir, f"import of {source} {', '.join(p.name for p in paths)}"):
+        recovered = recover(data_dir)
+        if source == "csv" and mapping is not None:
+            _keep_mapping(data_dir, importer)
+        results = [importer.run(path, data_dir=data_dir, settings=settings, today=today)
+                   for path in paths]
+        report = ImportReport(results, recovered=recovered)
+        _log(data_dir, report)
     return report
 
 
@@ -160,7 +167,15 @@ def import_raw_folder(data_dir: str | Path, *, settings: Settings,
     reported (`ok` is False) and the others still go in.
     """
     data_dir = Path(data_dir)
-    report = ImportReport(recovered=recover(data_dir) if data_dir.is_dir() else False)
+    if not data_dir.is_dir():
+        return ImportReport()
+    with data_lock(data_dir, "import of the files dropped into raw/"):
+        return _import_raw_locked(data_dir, settings=settings, today=today)
+
+
+def _import_raw_locked(data_dir: Path, *, settings: Settings,
+                       today: dt.date | None) -> ImportReport:
+    report = ImportReport(recovered=recover(data_dir))
     raw_root = data_dir / RAW_DIR
     if not raw_root.is_dir():
         return report
@@ -197,16 +212,17 @@ def import_postgres(url: str, *, data_dir: str | Path, settings: Settings) -> Im
 
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    recovered = recover(data_dir)
-    report = ImportReport(copy_from_database(url, data_dir=data_dir, settings=settings),
-                          recovered=recovered)
-    _log(data_dir, report)
+    with data_lock(data_dir, "import from PostgreSQL"):
+        recovered = recover(data_dir)
+        report = ImportReport(copy_from_database(url, data_dir=data_dir, settings=settings),
+                              recovered=recovered)
+        _log(data_dir, report)
     return report
 
 
 def _log(data_dir: Path, report: ImportReport) -> None:
     """Log the reconciliation and append it to data/import.log."""
-    if not report.files:
+    if not report.files and not report.recovered:
         return
     text = report.text()
     (log.info if report.ok else log.error)(text)
