@@ -97,15 +97,19 @@ def compare(file: Path, *, work: Path, reps: int):
 
 
 def report(sides, *, file: Path, lines: int, reps: int) -> str:
+    """The Markdown section: time, rows per second, and peak memory also as a multiple of
+    the file's size (the target: an import peaks at no more than 3× the file)."""
+    size = file.stat().st_size / 2**20
     rows = ["| side | wall time, s | rows per second | peak memory of the process tree "
-            "(PSS / Σ RSS), MB |", "|---|---|---|---|"]
+            "(PSS / Σ RSS), MB | peak PSS ÷ file size |", "|---|---|---|---|---|"]
     for side in ("import", "bare read"):
         seconds = sides.seconds(side)
         rows.append(f"| {side} | {spread(seconds)} | {lines / sides.median(side):,.0f} | "
-                    f"{sides.peak_pss(side):,.0f} / {sides.peak_rss(side):,.0f} |")
+                    f"{sides.peak_pss(side):,.0f} / {sides.peak_rss(side):,.0f} | "
+                    f"{sides.peak_pss(side) / size:.1f}× |")
     accounted = sides.runs["import"][-1].stdout
     return "\n".join([
-        f"File: {lines:,} line rows, {file.stat().st_size / 2**20:,.0f} MB; {reps} "
+        f"File: {lines:,} line rows, {size:,.0f} MB; {reps} "
         f"repetitions, alternating; every import: {accounted}.", "", *rows, "",
         f"* import ÷ bare read: {sides.median('import') / sides.median('bare read'):.1f}× "
         f"the time, {sides.peak_pss('import') / sides.peak_pss('bare read'):.1f}× the memory"])

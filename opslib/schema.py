@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pyarrow_lib
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 from opslib.errors import SchemaViolation
@@ -517,8 +518,10 @@ def check_foreign_keys(frames: dict[str, pd.DataFrame]) -> list[Violation]:
             if fk.table not in frames or fk.column not in frame.columns:
                 continue
             values = frame[fk.column].dropna()
-            known = frames[fk.table][fk.ref]
-            orphans = values[~values.isin(known)]
+            # pyarrow's is_in: pandas' isin on Arrow strings is ten times slower here.
+            known = pyarrow_lib.array(frames[fk.table][fk.ref].dropna())
+            orphans = values[~pc.is_in(pyarrow_lib.array(values),
+                                       value_set=known).to_numpy(zero_copy_only=False)]
             if len(orphans):
                 out.append(Violation(
                     name, fk.column, f"refers to a missing {fk.table}.{fk.ref}",
@@ -584,6 +587,10 @@ def contract_markdown() -> str:
         "below is an error (`playbook check` names table, column, rule and examples).",
         "* **Foreign keys** are checked when both tables are present; an empty reference is "
         "allowed where the column may be empty.",
+        "* **Accepted numbers.** Imports take finite numbers only: amounts and other numbers "
+        "from -10^12 to 10^12, whole numbers (quantities, counts) from -10^9 to 10^9. Other "
+        "values are rejected with their line: `not_a_number` (`inf`, `NaN`) or "
+        "`out_of_range` (the message names the range).",
         "* Columns marked *added* are not in the design's table list; the reason is given.",
         "",
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
@@ -10,10 +9,11 @@ import pandas as pd
 
 from opslib.config import Settings
 from opslib.ingest.columns import Want, resolve_columns
-from opslib.ingest.engine import Candidate, Context, run_import
+from opslib.ingest.engine import Candidate, Context, import_step, run_import
 from opslib.ingest.ledger import load_ledger
-from opslib.ingest.readers import ImportFileError, detect_encoding, file_sha256, \
-    read_text_table, sniff_delimiter
+from opslib.ingest.parse import Parsed, range_text
+from opslib.ingest.readers import RawTable, delimiter_name, file_sha256, read_header_row, \
+    read_text_table
 from opslib.ingest.rejects import Rejects
 from opslib.ingest.report import FileResult
 
@@ -23,25 +23,8 @@ __all__ = ["FileImporter", "read_header"]
 def read_header(path: Path, *, encoding: str = "auto", delimiter: str = "auto",
                 skip_lines: int = 0) -> list[str]:
     """The header row of a delimited file (cleaned of BOM and non-breaking spaces)."""
-    chosen = detect_encoding(path) if encoding == "auto" else encoding
-    try:
-        with open(path, encoding=chosen, newline="") as handle:
-            for _ in range(skip_lines):
-                handle.readline()
-            start = handle.tell()
-            first = handle.readline()
-            if not first.strip():
-                raise ImportFileError(f"file '{path.name}' is empty or starts with a blank "
-                                      "line", file=str(path), line=1,
-                                      fix="Export the file again with its header row first.")
-            handle.seek(start)
-            sep = sniff_delimiter(first) if delimiter == "auto" else delimiter
-            header = next(csv.reader(handle, delimiter=sep))
-    except UnicodeDecodeError as err:
-        raise ImportFileError(f"file '{path.name}' is not valid {chosen} text",
-                              file=str(path), fix="Set the encoding in the mapping's [read] "
-                              "section.") from err
-    return [h.replace("\ufeff", "").replace("\xa0", " ").strip() for h in header]
+    return read_header_row(path, encoding=encoding, delimiter=delimiter,
+                           skip_lines=skip_lines)
 
 
 class FileImporter:
@@ -68,6 +51,12 @@ class FileImporter:
               rejects: Rejects) -> list[Candidate]:
         raise NotImplementedError
 
+    def detect(self, raw: RawTable, columns: dict[str, str]) -> list[str]:
+        """Settle, once per file, how to read what was left to "auto"; the import report's
+        notes on it (here: an encoding or delimiter other than the usual UTF-8 and comma)."""
+        found = unusual_reading(raw)
+        return [f"read as {', '.join(found)} (detected)"] if found else []
+
     def run(self, path: Path, *, data_dir: Path, settings: Settings,
             today: dt.date | None = None) -> FileResult:
         """Import one file (its header was checked by `columns`)."""
@@ -79,16 +68,29 @@ class FileImporter:
                 f"({earlier.rows_read:,} rows); nothing to do"))
         columns = self.columns(path)
         wanted = set(columns.values())
-        raw = read_text_table(path, encoding=self.encoding, delimiter=self.delimiter,
-                              keep=lambda name: name in wanted, skip_lines=self.skip_lines,
-                              sha256=digest)
-        raw.frame = self.prepare(raw.frame, columns)
+        with import_step("reading it", path.name):
+            raw = read_text_table(path, encoding=self.encoding, delimiter=self.delimiter,
+                                  keep=lambda name: name in wanted,
+                                  skip_lines=self.skip_lines, sha256=digest)
+            raw.frame = self.prepare(raw.frame, columns)
+            notes = self.detect(raw, columns)
 
         def build(frame: pd.DataFrame, ctx: Context, rejects: Rejects) -> list[Candidate]:
+            ctx.notes.extend(notes)
             return self.build(frame, columns, ctx, rejects)
 
         return run_import(raw, build, source=self.source, data_dir=data_dir,
                           settings=settings, today=today)
+
+
+def unusual_reading(raw: RawTable) -> list[str]:
+    """The delimiter and encoding "auto" found, when not the usual comma and UTF-8."""
+    found = []
+    if raw.detected.get("delimiter", ",") != ",":
+        found.append(f"{delimiter_name(raw.delimiter)}-separated")
+    if raw.detected.get("encoding", "utf-8") != "utf-8":
+        found.append(f"{raw.encoding} text")
+    return found
 
 
 def reject_bad(rejects: Rejects, frame: pd.DataFrame, bad: pd.Series, *, column: str,
@@ -101,3 +103,20 @@ def reject_bad(rejects: Rejects, frame: pd.DataFrame, bad: pd.Series, *, column:
     values = raw[bad]
     rejects.add(frame.loc[bad, LINE], column=column, raw=values, rule=rule,
                 message=values.map(lambda v: f"'{column}' = '{v}' is not {expected}"))
+
+
+def reject_parsed(rejects: Rejects, frame: pd.DataFrame, parsed: Parsed, mask: pd.Series, *,
+                  column: str, raw: pd.Series, rule: str, expected: str) -> None:
+    """Reject the rows under `mask` whose value could not be read (`rule`), is 'inf' or
+    'NaN' (`not_a_number`) or a number beyond the accepted range (`out_of_range`, naming
+    the range)."""
+    none = pd.Series(False, index=frame.index)
+    over = (parsed.out_of_range if parsed.out_of_range is not None else none) & mask
+    infinite = (parsed.not_finite if parsed.not_finite is not None else none) & mask
+    if parsed.limit is not None:
+        reject_bad(rejects, frame, over, column=column, raw=raw, rule="out_of_range",
+                   expected=f"within the accepted range {range_text(parsed.limit)}")
+    reject_bad(rejects, frame, infinite, column=column, raw=raw, rule="not_a_number",
+               expected=f"a finite number ({expected})")
+    reject_bad(rejects, frame, parsed.bad & mask & ~over & ~infinite, column=column, raw=raw,
+               rule=rule, expected=expected)

@@ -7,6 +7,13 @@
 Traceback (most recent call last):
 ...
 opslib.ingest.readers.ImportFileError: orders export 'o.csv': required column 'Name' is missing (columns found: Total). Nothing was imported. Export the file again with all columns, or rename the column in the header.
+
+A header read with the wrong delimiter is one joined column; the error says which one it uses:
+
+>>> resolve_columns(["Name;Total"], spec, what="orders export", file="o.csv")
+Traceback (most recent call last):
+...
+opslib.ingest.readers.ImportFileError: orders export 'o.csv': required column 'Name' is missing (columns found: Name;Total). Nothing was imported. The header looks like one column joined by ";" (the file seems to be ";"-separated): set delimiter = ";" or "auto" under [read] in the mapping.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from opslib.ingest.readers import ImportFileError
+from opslib.ingest.readers import ImportFileError, delimiter_name, joined_header_hint
 
 __all__ = ["Want", "resolve_columns", "column_or_empty"]
 
@@ -42,12 +49,18 @@ def resolve_columns(header: list[str], spec: dict[str, Want], *, what: str,
             shown = ", ".join(header)
             alias = f" (or {', '.join(repr(n) for n in want.names[1:])})" \
                 if len(want.names) > 1 else ""
+            joined = next(filter(None, (joined_header_hint(header, n) for n in want.names)),
+                          None)
+            fix = "Export the file again with all columns, or rename the column in the header."
+            if joined:
+                name = delimiter_name(joined)
+                fix = (f"The header looks like one column joined by {name} (the file seems "
+                       f"to be {name}-separated): set delimiter = {name} or \"auto\" under "
+                       "[read] in the mapping.")
             raise ImportFileError(
                 f"{what} '{file}': required column '{want.names[0]}'{alias} is missing "
                 f"(columns found: {shown}). Nothing was imported",
-                file=file, line=1, column=want.names[0],
-                fix="Export the file again with all columns, or rename the column in the "
-                    "header.")
+                file=file, line=1, column=want.names[0], fix=fix)
     return found
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +29,11 @@ import pandas as pd
 import pyarrow as pa
 
 from opslib.config import Settings
+from opslib.errors import OpslibError
 from opslib.ingest.commit import Transaction
 from opslib.ingest.ledger import LEDGER_FILE, LedgerEntry, load_ledger
-from opslib.ingest.readers import LINE, RawTable
+from opslib.ingest.parse import AMOUNT_LIMIT, COUNT_LIMIT, range_text
+from opslib.ingest.readers import LINE, ImportFileError, RawTable
 from opslib.ingest.rejects import REJECTED_DIR, Rejects, rejected_file_bytes
 from opslib.ingest.report import FileResult
 from opslib.schema import PANDAS_TYPES, TABLES, read_for_validation, table_path, \
@@ -38,7 +41,7 @@ from opslib.schema import PANDAS_TYPES, TABLES, read_for_validation, table_path,
 from opslib.tables import to_arrow
 
 __all__ = ["Candidate", "Context", "LINES", "run_import", "normalize", "RAW_DIR", "lines_by",
-           "single_lines"]
+           "single_lines", "import_step"]
 
 LINES = "__lines"  # on a candidate row: the input lines it was built from
 RAW_DIR = "raw"
@@ -77,7 +80,13 @@ class Context:
     source: str
     file: str
     notes: list[str] = field(default_factory=list)
+    skipped: dict[str, list[int]] = field(default_factory=dict)  # reason -> input lines
     _cache: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+
+    def skip(self, lines: pd.Series, reason: str) -> None:
+        """Count input lines that hold no record of their own (not errors) as skipped."""
+        if len(lines):
+            self.skipped.setdefault(reason, []).extend(int(n) for n in lines)
 
     def existing(self, name: str) -> pd.DataFrame | None:
         """The stored table (contract types), or None when the store has none."""
@@ -149,10 +158,28 @@ def _shown(value: object) -> str:
 
 
 def _contract_rejects(candidates: list[Candidate], ctx: Context, rejects: Rejects) -> int:
-    """Reject the lines behind candidate rows that break the contract; return how many."""
+    """Reject the lines behind candidate rows that break the contract; return how many.
+
+    Rows built from one line each are checked first; rows built from several (an order
+    from its lines) only once those pass, so a bad line is rejected for its own fault and
+    the order is rebuilt without it, instead of taking its good lines along.
+    """
+    single = [c.frame[LINES].map(len).le(1).all() for c in candidates]
+    found = _check_rows([c for c, one in zip(candidates, single) if one], candidates, ctx,
+                        rejects)
+    if found:
+        return found
+    return _check_rows([c for c, one in zip(candidates, single) if not one], candidates, ctx,
+                       rejects)
+
+
+def _check_rows(checked: list[Candidate], candidates: list[Candidate], ctx: Context,
+                rejects: Rejects) -> int:
+    """Check the `checked` candidates (references look at all of them); how many lines
+    were rejected."""
     before = rejects.count
     by_table = {c.table: c for c in candidates}
-    for cand in candidates:
+    for cand in checked:
         table = TABLES[cand.table]
         frame = cand.frame
         for column in table.columns:
@@ -179,6 +206,9 @@ def _contract_rejects(candidates: list[Candidate], ctx: Context, rejects: Reject
                                      f"({cand.table}.{column.name}); map it to one of them."))
                     frame = frame[~bad]
                     values = frame[column.name]
+            if column.type in ("money", "float", "int"):
+                frame = _reject_beyond_range(cand, frame, column, label, source, rejects)
+                values = frame[column.name]
             if column.min is not None:
                 numeric = pd.to_numeric(values, errors="coerce")
                 bad = numeric.notna() & (numeric < column.min)
@@ -205,6 +235,25 @@ def _contract_rejects(candidates: list[Candidate], ctx: Context, rejects: Reject
                 frame = frame[~orphan]
         cand.frame = frame
     return rejects.count - before
+
+
+def _reject_beyond_range(cand: Candidate, frame: pd.DataFrame, column, label: str,
+                         source: str | None, rejects: Rejects) -> pd.DataFrame:
+    """Reject rows whose number is infinite (`not_a_number`) or beyond the accepted range
+    (`out_of_range`); returns the rows kept."""
+    limit = COUNT_LIMIT if column.type == "int" else AMOUNT_LIMIT
+    numbers = pd.to_numeric(frame[column.name], errors="coerce").astype("float64")
+    infinite = pd.Series(np.isinf(numbers.to_numpy()), index=frame.index)
+    over = ~infinite & (numbers.abs() > limit)
+    where = f"({cand.table}.{column.name})"
+    for bad, rule, text in ((infinite, "not_a_number", "is not a finite number"),
+                            (over, "out_of_range", f"is outside the accepted range "
+                                                   f"{range_text(limit)}")):
+        if bad.any():
+            raw = frame.loc[bad, column.name]
+            _reject_rows(rejects, frame[bad], source or column.name, raw, rule, raw.map(
+                lambda v: f"{label} = {v} {text} {where}; fix the value in the source."))
+    return frame[~infinite & ~over]
 
 
 def _min_rule(name: str, kind: str, minimum: float) -> tuple[str, str]:
@@ -348,16 +397,41 @@ def _merged_table(cand: Candidate, new: pd.DataFrame, old: pd.DataFrame,
     return merged, int((~unchanged).sum()) + removed
 
 
+@contextmanager
+def import_step(step: str, file: str) -> Iterator[None]:
+    """Turn an unexpected exception in one step of an import into an `ImportFileError`
+    naming the file and the step (errors raised on purpose pass unchanged)."""
+    try:
+        yield
+    except OpslibError:
+        raise
+    except Exception as err:
+        cause = "Check that the data folder is writable and the disk has room, then import " \
+            "again." if isinstance(err, OSError) else "This is a fault in the playbook, not " \
+            "in your data; please report it with this message."
+        raise ImportFileError(
+            f"importing '{file}' failed while {step}: {type(err).__name__}: {err}",
+            file=file, fix=f"Nothing was written: the tables are as they were. {cause}"
+        ) from err
+
+
 def settle(raw: pd.DataFrame, build: Build, ctx: Context,
            rejects: Rejects) -> list[Candidate]:
-    """Build candidates, reject lines behind rows that break the contract, rebuild."""
-    for _ in range(20):
+    """Build candidates, reject lines behind rows that break the contract, rebuild until a
+    build rejects nothing more: a rejected line then feeds no row of any table.
+
+    Every round but the last rejects at least one more line, so this ends; it takes one
+    round per level of dependency (a bad value, then the rows built from several lines),
+    usually two or three.
+    """
+    while True:
         ctx.notes.clear()
+        ctx.skipped.clear()
         kept = raw[~raw[LINE].isin(rejects.lines)]
+        before = rejects.count
         candidates = build(kept, ctx, rejects)
-        if not _contract_rejects(candidates, ctx, rejects):
+        if not _contract_rejects(candidates, ctx, rejects) and rejects.count == before:
             return candidates
-    raise RuntimeError("rejecting rows did not settle after 20 rounds")  # a bug, not data
 
 
 def _note_free_lines(candidates: list[Candidate], ctx: Context) -> None:
@@ -410,17 +484,23 @@ def run_import(raw: RawTable, build: Build, *, source: str, data_dir: Path,
         rejects.add([bad.line], column=None, raw=[bad.text], rule="bad_row",
                     message=f"line has {bad.fields} fields, the header has {bad.expected}; "
                             "check quoting (a stray quote or delimiter) in the source")
-    candidates = settle(raw.frame, build, ctx, rejects)
-    _note_free_lines(candidates, ctx)
-    outcome = _merge(candidates, ctx)
+    with import_step("checking its rows", raw.name):
+        candidates = settle(raw.frame, build, ctx, rejects)
+        _note_free_lines(candidates, ctx)
+    with import_step("merging its rows with the stored tables", raw.name):
+        outcome = _merge(candidates, ctx)
     all_lines = set(raw.frame[LINE].tolist()) | {b.line for b in raw.bad_rows}
     rejected = rejects.lines
-    loaded = outcome.loaded - rejected
-    duplicate = outcome.duplicate - rejected - loaded
-    unaccounted = sorted(all_lines - rejected - loaded - duplicate)
+    skipped = {reason: set(lines) - rejected for reason, lines in ctx.skipped.items()}
+    skipped_lines = set().union(*skipped.values())
+    loaded = outcome.loaded - rejected - skipped_lines
+    duplicate = outcome.duplicate - rejected - loaded - skipped_lines
+    unaccounted = sorted(all_lines - rejected - loaded - duplicate - skipped_lines)
     result = FileResult(source=source, file=raw.name, rows_read=raw.rows,
                         rows_loaded=len(loaded), rows_rejected=len(rejected & all_lines),
-                        rows_duplicate=len(duplicate), tables=dict(outcome.changed),
+                        rows_duplicate=len(duplicate), rows_skipped=len(skipped_lines),
+                        skipped_by_reason={r: len(n) for r, n in skipped.items() if n},
+                        tables=dict(outcome.changed),
                         rejected_by_rule=rejects.by_rule(), notes=list(ctx.notes),
                         unaccounted=unaccounted)
     if not result.adds_up:
@@ -429,27 +509,30 @@ def run_import(raw: RawTable, build: Build, *, source: str, data_dir: Path,
     _final_check(outcome)
     imported_at = pd.Timestamp.now(tz="UTC").floor("s")
     stamp = imported_at.strftime("%Y%m%dT%H%M%S")
-    txn = Transaction(data_dir)
-    try:
-        for name, frame in outcome.tables.items():
-            txn.stage_table(name, frame)
-        if rejects.count:
-            relative = f"{REJECTED_DIR}/{source}/{stamp}-{raw.path.stem}.parquet"
-            txn.stage_bytes(relative, rejected_file_bytes(
-                rejects.frame(), source=source, source_file=raw.name, imported_at=imported_at))
-            result.rejected_path = f"data folder: {relative}"
-        raw_path, already = raw_copy_path(source, raw, data_dir)
-        if keep_raw and not already:
-            txn.stage_copy(raw_path, raw.path)
-        entry = LedgerEntry(sha256=raw.sha256, source=source, file=raw.name,
-                            raw_path=raw_path, imported_at=imported_at.isoformat(),
-                            rows_read=result.rows_read, rows_loaded=result.rows_loaded,
-                            rows_rejected=result.rows_rejected,
-                            rows_duplicate=result.rows_duplicate, tables=dict(result.tables))
-        txn.stage_bytes(LEDGER_FILE, ledger.add(entry).to_bytes())
-        txn.commit()
-    finally:
-        txn.discard()
+    with import_step("writing the tables", raw.name):
+        txn = Transaction(data_dir)
+        try:
+            for name, frame in outcome.tables.items():
+                txn.stage_table(name, frame)
+            if rejects.count:
+                relative = f"{REJECTED_DIR}/{source}/{stamp}-{raw.path.stem}.parquet"
+                txn.stage_bytes(relative, rejected_file_bytes(
+                    rejects.frame(), source=source, source_file=raw.name,
+                    imported_at=imported_at))
+                result.rejected_path = f"data folder: {relative}"
+            raw_path, already = raw_copy_path(source, raw, data_dir)
+            if keep_raw and not already:
+                txn.stage_copy(raw_path, raw.path)
+            entry = LedgerEntry(sha256=raw.sha256, source=source, file=raw.name,
+                                raw_path=raw_path, imported_at=imported_at.isoformat(),
+                                rows_read=result.rows_read, rows_loaded=result.rows_loaded,
+                                rows_rejected=result.rows_rejected,
+                                rows_duplicate=result.rows_duplicate,
+                                rows_skipped=result.rows_skipped, tables=dict(result.tables))
+            txn.stage_bytes(LEDGER_FILE, ledger.add(entry).to_bytes())
+            txn.commit()
+        finally:
+            txn.discard()
     log.info("\n".join(result.lines()))
     return result
 

@@ -39,6 +39,7 @@ class LedgerEntry:
     rows_rejected: int
     rows_duplicate: int
     tables: dict[str, int] = field(default_factory=dict)
+    rows_skipped: int = 0  # rows with no record of their own (e.g. image-only rows)
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,12 @@ import pandas as pd
 import pyarrow as pa
 
 from opslib.errors import MissingFileError
-from opslib.ingest.base import FileImporter, reject_bad
+from opslib.ingest.base import FileImporter, reject_parsed, unusual_reading
 from opslib.ingest.columns import Want
 from opslib.ingest.engine import LINES, Candidate, Context
-from opslib.ingest.parse import DATE_ORDERS, clean_text, date_order_problem, parse_bool, \
-    parse_date, parse_int, parse_number, parse_timestamp
-from opslib.ingest.readers import LINE, ImportFileError
+from opslib.ingest.parse import COUNT_LIMIT, DATE_ORDERS, clean_text, date_order_problem, \
+    parse_bool, parse_date, parse_int, parse_number, parse_timestamp
+from opslib.ingest.readers import LINE, ImportFileError, RawTable, sniff_decimal
 from opslib.ingest.rejects import Rejects
 from opslib.schema import TABLES, TYPES, table_path
 
@@ -69,6 +69,7 @@ class SourceColumn:
     missing: tuple[str, ...] = ()
     required: bool = True
     keep_apostrophe: bool = False
+    headers: tuple[str, ...] = ()  # header names it may have, first found wins (default: name)
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def _source_column(where: Path, name: str, spec: object) -> SourceColumn:
     if not isinstance(spec, dict):
         raise _fail(where, f"columns.\"{name}\" must be a type name or a table",
                     f"Write \"{name}\" = \"text\" or {{ type = \"date\", formats = [...] }}.")
-    allowed = {"type", "formats", "missing", "required", "keep_apostrophe"}
+    allowed = {"type", "formats", "missing", "required", "keep_apostrophe", "column"}
     if set(spec) - allowed:
         raise _fail(where, f"columns.\"{name}\" has unknown key "
                     f"'{sorted(set(spec) - allowed)[0]}'", f"Use {', '.join(sorted(allowed))}.")
@@ -197,9 +198,15 @@ def _source_column(where: Path, name: str, spec: object) -> SourceColumn:
     if kind not in COLUMN_TYPES:
         raise _fail(where, f"columns.\"{name}\" type '{kind}' is not one of "
                     f"{', '.join(COLUMN_TYPES)}", "Pick the type of the source column.")
+    headers = spec.get("column", name)
+    headers = (headers,) if isinstance(headers, str) else tuple(headers)
+    if not headers or not all(isinstance(h, str) and h.strip() for h in headers):
+        raise _fail(where, f"columns.\"{name}\".column must be a header name or a list of them",
+                    f"Example: column = [\"{name}\", \"Other name\"] (the first present "
+                    "is read).")
     return SourceColumn(name, kind, tuple(spec.get("formats", ())),
                         tuple(spec.get("missing", ())), bool(spec.get("required", True)),
-                        bool(spec.get("keep_apostrophe", False)))
+                        bool(spec.get("keep_apostrophe", False)), headers)
 
 
 def _check(where: Path, index: int, spec: dict) -> Check:
@@ -302,7 +309,54 @@ class MappingImporter(FileImporter):
         self.encoding = mapping.encoding
         self.skip_lines = mapping.skip_lines
         self.delimiter = {"tab": "\t", "\\t": "\t"}.get(mapping.delimiter, mapping.delimiter)
-        self.spec = {name: Want((name,), col.required) for name, col in mapping.columns.items()}
+        self.spec = {name: Want(col.headers or (name,), col.required)
+                     for name, col in mapping.columns.items()}
+        self.decimal = mapping.decimal
+        self.orders: dict[str, str] = {}  # date column -> order, settled per file by `detect`
+
+    # -- reading: what the mapping leaves to "auto", decided once from the whole file -----
+    def detect(self, raw: RawTable, columns: dict[str, str]) -> list[str]:
+        found = unusual_reading(raw) + [f"column '{name}' from '{header}'" for name, header
+                                        in columns.items() if header != name]
+        texts = {name: self._missing_as_empty(raw.frame[columns[name]], col)
+                 for name, col in self.mapping.columns.items() if name in columns}
+        self.decimal = self.mapping.decimal
+        numbers = {name: text for name, text in texts.items()
+                   if self.mapping.columns[name].type in ("number", "int")}
+        if self.mapping.decimal == "auto":
+            self.decimal = self._sniff_decimal(raw, numbers)
+            if self.decimal != ".":
+                found.append("decimal comma")
+        self.orders = {}
+        for name, col in self.mapping.columns.items():
+            if col.type in ("date", "timestamp") and name in texts and not col.formats:
+                self.orders[name] = self._date_order(raw, name, texts[name])
+                if self.mapping.dates == "auto":
+                    found.append(f"'{name}' dates {self.orders[name]}")
+        return [f"read as {', '.join(found)} (detected)"] if found else []
+
+    @staticmethod
+    def _missing_as_empty(raw: pd.Series, col: SourceColumn) -> pd.Series:
+        return raw.where(~raw.str.strip().isin(col.missing), "") if col.missing else raw
+
+    @staticmethod
+    def _sniff_decimal(raw: RawTable, numbers: dict[str, pd.Series]) -> str:
+        sniff = sniff_decimal(numbers, raw.frame[LINE])
+        if sniff.decimal is not None:
+            return sniff.decimal
+        fix = "Set decimal = \".\" or \",\" under [read] in the mapping. Nothing was imported."
+        if sniff.conflict is not None:
+            (comma, column, line), (dot, other, other_line) = sniff.example, sniff.conflict
+            raise ImportFileError(
+                f"file '{raw.name}' writes numbers both ways: '{comma}' (line {line} column "
+                f"'{column}') has a decimal comma, '{dot}' (line {other_line} column "
+                f"'{other}') a decimal point", file=raw.name, line=line, column=column,
+                fix=fix)
+        value, column, line = sniff.example
+        raise ImportFileError(
+            f"file '{raw.name}' line {line} column '{column}': '{value}' could be a "
+            "thousand-something or a number with three decimals, and no other number in the "
+            "file shows the decimal mark", file=raw.name, line=line, column=column, fix=fix)
 
     def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
               rejects: Rejects) -> list[Candidate]:
@@ -332,24 +386,21 @@ class MappingImporter(FileImporter):
             if name not in columns:
                 out[name] = pd.Series([None] * len(frame), index=frame.index, dtype="object")
                 continue
-            raw = frame[columns[name]]
-            if col.missing:
-                raw = raw.where(~raw.str.strip().isin(col.missing), "")
+            raw = self._missing_as_empty(frame[columns[name]], col)
             if col.type == "text":
                 out[name] = clean_text(raw, strip_apostrophe=not col.keep_apostrophe) \
                     .astype("object")
                 continue
-            parsed, expected, rule = self._parse(raw, col, zone, frame, ctx)
-            reject_bad(rejects, frame, parsed.bad & ~bad, column=name, raw=raw, rule=rule,
-                       expected=expected)
+            parsed, expected, rule = self._parse(raw, col, zone)
+            reject_parsed(rejects, frame, parsed, ~bad, column=name, raw=raw, rule=rule,
+                          expected=expected)
             bad |= parsed.bad
             out[name] = parsed.values
         typed = pd.DataFrame(out, index=frame.index)
         return pa.Table.from_pandas(typed, schema=pa.schema(fields), preserve_index=False)
 
-    def _parse(self, raw: pd.Series, col: SourceColumn, zone: str, frame: pd.DataFrame,
-               ctx: Context):
-        decimal = self.mapping.decimal
+    def _parse(self, raw: pd.Series, col: SourceColumn, zone: str):
+        decimal = self.decimal
         if col.type == "number":
             hint = "" if decimal == "," else " (if the file writes 12,50 for twelve and a " \
                 "half, set decimal = \",\" under [read])"
@@ -358,25 +409,24 @@ class MappingImporter(FileImporter):
             return parse_int(raw, decimal=decimal), "a whole number", "not_a_whole_number"
         if col.type == "bool":
             return parse_bool(raw), "yes/no or true/false", "not_a_boolean"
-        order = self._date_order(raw, col, frame, ctx)
+        order = self.orders.get(col.name, self.mapping.dates)
         if col.type == "date":
             return parse_date(raw, order=order, formats=col.formats), "a date", "not_a_date"
         return (parse_timestamp(raw, order=order, zone=zone, formats=col.formats),
                 "a date and time", "not_a_date")
 
-    def _date_order(self, raw: pd.Series, col: SourceColumn, frame: pd.DataFrame,
-                    ctx: Context) -> str:
-        if col.formats:
-            return self.mapping.dates
-        order, problem = date_order_problem(raw, self.mapping.dates)
+    def _date_order(self, raw: RawTable, name: str, text: pd.Series) -> str:
+        """The column's day/month order: the setting, or found from the values ("auto");
+        ImportFileError naming the first value that contradicts it or cannot decide it."""
+        order, problem = date_order_problem(text, self.mapping.dates)
         if problem is None:
             return order
-        line = int(frame.loc[problem.position, LINE])
+        line = int(raw.frame.loc[problem.position, LINE])
         setting = self.mapping.dates
         raise ImportFileError(
-            f"{ctx.where(line, col.name)}: '{problem.value}' contradicts dates = "
-            f"\"{setting}\" in mapping '{self.mapping.name}': {problem.reason}",
-            file=ctx.file, line=line, column=col.name,
+            f"{self.source} file '{raw.name}' line {line} column '{name}': '{problem.value}' "
+            f"contradicts dates = \"{setting}\" in mapping '{self.mapping.name}': "
+            f"{problem.reason}", file=raw.name, line=line, column=name,
             fix="Set dates = \"day-first\" or \"month-first\" under [read] to match how "
                 "the file writes dates (or give the column explicit formats). Nothing was "
                 "imported.")
@@ -480,8 +530,11 @@ def _coerce(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         elif column.type in ("money", "float"):
             out[column.name] = pd.to_numeric(values, errors="coerce").astype("float64")
         elif column.type == "int":
-            number = pd.to_numeric(values, errors="coerce")
-            out[column.name] = number.round().astype("Int64")
+            number = pd.to_numeric(values, errors="coerce").astype("float64").round()
+            fits = number.isna() | (number.abs() <= COUNT_LIMIT)
+            # numbers too big for a whole-number column stay as they are, so the contract
+            # check rejects them as out of range (instead of a failed cast)
+            out[column.name] = number.astype("Int64") if fits.all() else number
         elif column.type == "bool":
             out[column.name] = values.astype("boolean")
         elif column.type == "timestamp":

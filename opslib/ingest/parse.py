@@ -9,6 +9,13 @@ not be read. The caller turns `bad` into rejected rows; nothing is guessed silen
 [1234.5, -3.0, nan, nan]
 >>> parse_number(pd.Series(["1.234,50", "-3", "", "abc"]), decimal=",").bad.tolist()
 [False, False, False, True]
+
+Numbers must be finite and within a range (`AMOUNT_LIMIT` for numbers, `COUNT_LIMIT` for
+whole numbers); `out_of_range` marks the bad values that are numbers beyond it:
+
+>>> big = parse_int(pd.Series(["3", "99999999999999999999", "inf"]))
+>>> big.values.tolist(), big.bad.tolist(), big.out_of_range.tolist(), big.not_finite.tolist()
+([3, <NA>, <NA>], [False, True, True], [False, True, False], [False, False, True])
 >>> zone = "America/New_York"
 >>> ts = parse_timestamp(pd.Series(["2021-11-07 01:30:00 -0400", "2021-11-07 01:30:00 -0500"]),
 ...                      order="year-first", zone=zone)
@@ -27,7 +34,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = ["Parsed", "DateOrderProblem", "clean_text", "parse_number", "parse_int",
-           "parse_bool", "parse_timestamp", "parse_date", "DATE_ORDERS", "date_order_evidence"]
+           "parse_bool", "parse_timestamp", "parse_date", "DATE_ORDERS", "date_order_evidence",
+           "AMOUNT_LIMIT", "COUNT_LIMIT", "range_text"]
+
+# The accepted range of numbers, either sign (docs/data-contract.md): amounts and other
+# numbers up to a million million, whole numbers (quantities, counts) up to a thousand million.
+AMOUNT_LIMIT = 1e12
+COUNT_LIMIT = 1e9
 
 DATE_ORDERS = ("day-first", "month-first", "year-first", "auto")
 
@@ -44,10 +57,36 @@ _NUMERIC_DATE = re.compile(
 
 @dataclass
 class Parsed:
-    """Typed values and the mask of non-empty values that could not be read."""
+    """Typed values and the mask of non-empty values that could not be read.
+
+    Numbers only: `out_of_range` marks the part of `bad` that reads as a number beyond
+    `limit` either way ('1e400'), `not_finite` the part that is 'inf', 'Infinity' or 'NaN'.
+    """
 
     values: pd.Series
     bad: pd.Series
+    out_of_range: pd.Series | None = None
+    not_finite: pd.Series | None = None
+    limit: float | None = None
+
+
+def range_text(limit: float) -> str:
+    """'-1,000,000,000 to 1,000,000,000' for messages."""
+    return f"-{limit:,.0f} to {limit:,.0f}"
+
+
+def _within(number: pd.Series, text: pd.Series, empty: pd.Series, limit: float) -> Parsed:
+    """Keep finite numbers within ±limit; the rest become missing and bad, and those that
+    are numbers ('1e400', '99999999999999999999', not 'inf') are marked out of range."""
+    finite = pd.Series(np.isfinite(number.to_numpy(dtype="float64", na_value=np.nan)),
+                       index=number.index)
+    over = finite & (number.abs() > limit)
+    words = text.astype("str").str.strip().str.lower().str.lstrip("+-")
+    not_finite = ~empty & words.isin(["inf", "infinity", "nan"])
+    out_of_range = (over | (number.notna() & ~finite)) & ~not_finite
+    number = number.where(finite & ~over)
+    return Parsed(number, ~empty & number.isna(), out_of_range.fillna(False), not_finite,
+                  limit)
 
 
 @dataclass
@@ -101,14 +140,16 @@ def _decimal_for(text: pd.Series) -> str:
     return "," if comma > dot else "."
 
 
-def parse_number(values: pd.Series, *, decimal: str = ".") -> Parsed:
+def parse_number(values: pd.Series, *, decimal: str = ".",
+                 limit: float = AMOUNT_LIMIT) -> Parsed:
     """Numbers with '.' or ',' decimals ('auto' decides per column), thousands separators,
-    currency symbols, a leading apostrophe and accounting parentheses for negatives."""
+    currency symbols, a leading apostrophe and accounting parentheses for negatives.
+    'inf', 'nan' and numbers beyond ±`limit` are bad (see `Parsed.out_of_range`)."""
     empty = _empty(values)
     if decimal in (".", "auto"):
         direct = pd.to_numeric(values.where(~empty, None), errors="coerce").astype("float64")
         if not (~empty & direct.isna()).any() and (decimal == "." or not _comma_like(values)):
-            return Parsed(direct, pd.Series(False, index=values.index))
+            return _within(direct, values, empty, limit)
     text = values.astype("str").str.replace(r"[\s\xa0$€£¥']", "", regex=True)
     negative = text.str.match(r"^\(.*\)$")
     text = text.str.replace(r"^\((.*)\)$", r"\1", regex=True)
@@ -119,15 +160,15 @@ def parse_number(values: pd.Series, *, decimal: str = ".") -> Parsed:
         text = text.str.replace(r",(?=\d{3}(?:\D|$))", "", regex=True)
     number = pd.to_numeric(text.where(~empty, None), errors="coerce").astype("float64")
     number = number.where(~negative.fillna(False), -number)
-    return Parsed(number, ~empty & number.isna())
+    return _within(number, values, empty, limit)
 
 
-def parse_int(values: pd.Series, *, decimal: str = ".") -> Parsed:
-    """Whole numbers ("3", "3.0", "1,200"); "2.5" is bad."""
-    parsed = parse_number(values, decimal=decimal)
+def parse_int(values: pd.Series, *, decimal: str = ".", limit: float = COUNT_LIMIT) -> Parsed:
+    """Whole numbers ("3", "3.0", "1,200") within ±`limit`; "2.5" is bad."""
+    parsed = parse_number(values, decimal=decimal, limit=limit)
     whole = parsed.values.isna() | (parsed.values == np.floor(parsed.values))
     result = parsed.values.where(whole).round().astype("Int64")
-    return Parsed(result, parsed.bad | ~whole)
+    return Parsed(result, parsed.bad | ~whole, parsed.out_of_range, parsed.not_finite, limit)
 
 
 def parse_bool(values: pd.Series) -> Parsed:

@@ -18,25 +18,33 @@ error messages and data/rejected/ quote.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
+import io
+import itertools
 import operator
+import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 import pyarrow as pa
 
 from opslib.errors import MissingFileError, OpslibError
 
-__all__ = ["RawTable", "BadRow", "read_text_table", "file_sha256", "detect_encoding",
-           "sniff_delimiter", "ImportFileError", "LINE"]
+__all__ = ["RawTable", "BadRow", "read_text_table", "read_header_row", "file_sha256",
+           "detect_encoding", "sniff_delimiter", "sniff_decimal", "joined_header_hint",
+           "delimiter_name", "ImportFileError", "LINE"]
 
 LINE = "__line"  # the column holding each row's first physical line in the file
 _CHUNK_ROWS = 50_000
 _DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_LINES = 50  # lines below the header that must agree with the sniffed delimiter
+_TEXT = pa.large_string()
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long HTML descriptions in product exports
 
@@ -66,6 +74,7 @@ class RawTable:
     header: list[str]
     frame: pd.DataFrame
     bad_rows: list[BadRow] = field(default_factory=list)
+    detected: dict[str, str] = field(default_factory=dict)  # "auto" settings -> value found
 
     @property
     def name(self) -> str:
@@ -110,20 +119,122 @@ def detect_encoding(path: Path) -> str:
     return "latin-1"  # every byte is a character: never fails
 
 
-def sniff_delimiter(header_line: str) -> str:
-    """The delimiter that splits the header into the most fields, quotes respected.
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter that splits the header (the sample's first line) into the most fields
+    while the lines below it have as many fields; quotes respected, ',' on a tie.
 
     >>> sniff_delimiter('Date;"Order #";Net Sales')
     ';'
     >>> sniff_delimiter('"a,b";c;d,e,f')
     ','
+    >>> sniff_delimiter('Sales, USD;Profit, USD\\n1,50;2\\n3;4,25\\n5;6\\n')
+    ';'
     """
-    best, best_count = ",", 0
-    for delimiter in _DELIMITERS:
-        fields = next(csv.reader([header_line], delimiter=delimiter), [])
-        if len(fields) > best_count:
-            best, best_count = delimiter, len(fields)
-    return best
+    def score(delimiter: str) -> tuple[bool, int]:
+        records = _records(sample, delimiter)
+        if not records:
+            return False, 0
+        width = len(records[0])
+        body = records[1:-1] if len(records) > 2 else records[1:]  # the last may be cut
+        agree = sum(len(r) == width for r in body) >= 0.9 * len(body)
+        return width > 1 and agree, width
+
+    return max(_DELIMITERS, key=score)
+
+
+def _records(sample: str, delimiter: str) -> list[list[str]]:
+    """The non-blank records of a sample, as the delimiter splits them."""
+    records: list[list[str]] = []
+    try:
+        for record in csv.reader(io.StringIO(sample), delimiter=delimiter):
+            if any(f.strip() for f in record):
+                records.append(record)
+    except csv.Error:  # a record this delimiter cannot read: judge by those before it
+        pass
+    return records
+
+
+def delimiter_name(delimiter: str) -> str:
+    """How messages and mappings write a delimiter.
+
+    >>> delimiter_name("\\t"), delimiter_name(";")
+    ('"tab"', '";"')
+    """
+    return '"tab"' if delimiter == "\t" else f'"{delimiter}"'
+
+
+def joined_header_hint(header: list[str], wanted: str) -> str | None:
+    """The delimiter that would split a header cell into several names, one of them
+    `wanted`: the header was read with the wrong delimiter and this one seems right.
+
+    >>> joined_header_hint(["Row ID;Ship Date;Sales"], "Ship Date")
+    ';'
+    >>> joined_header_hint(["Row ID", "Sales"], "Ship Date") is None
+    True
+    """
+    for cell in header:
+        for delimiter in _DELIMITERS:
+            parts = [p.strip().lower() for p in next(csv.reader([cell], delimiter=delimiter))]
+            if len(parts) > 1 and wanted.strip().lower() in parts:
+                return delimiter
+    return None
+
+
+def _number(mark: str) -> re.Pattern:
+    """A number written with decimal `mark`: digits, or groups of three split by the other
+    mark (the first group not starting with 0), then maybe the mark and decimals."""
+    group = re.escape("." if mark == "," else ",")
+    return re.compile(rf"^(\d+|[1-9]\d{{0,2}}({group}\d{{3}})+)({re.escape(mark)}\d+)?$")
+
+
+_NUMBER = {mark: _number(mark) for mark in (",", ".")}
+
+
+@dataclass(frozen=True)
+class DecimalSniff:
+    """The decimal mark a file's numbers show, and the value that shows it (or the problem)."""
+
+    decimal: str | None  # None: the file does not decide
+    example: tuple[str, str, int] | None  # (value, column, line)
+    conflict: tuple[str, str, int] | None = None  # a value showing the other mark
+
+
+def sniff_decimal(columns: dict[str, pd.Series], lines: pd.Series) -> DecimalSniff:
+    """Decide the decimal mark from every number of the file at once.
+
+    A value that reads only one way shows the mark: '12,50', '0,125', '1.234,56',
+    '1000,000' a decimal comma; '12.50', '0.125', '1,234.56' a decimal point. '1,234' alone
+    reads both ways (a thousand and more, or one and a bit). Currency signs, spaces, signs
+    and accounting parentheses are ignored.
+
+    >>> lines = pd.Series([2, 3])
+    >>> sniff_decimal({"Sales": pd.Series(["261,96", "1.000"])}, lines).decimal
+    ','
+    >>> sniff_decimal({"Qty": pd.Series(["1,000", "2"])}, lines).decimal is None
+    True
+    """
+    found: dict[str, tuple[str, str, int]] = {}
+    ambiguous = None
+    for name, values in columns.items():
+        text = values.astype("str").str.replace(r"[\s\xa0$€£¥'()+\-]", "", regex=True)
+        comma, dot = (text.str.match(_NUMBER[mark]).to_numpy(dtype=bool, na_value=False)
+                      for mark in (",", "."))
+        separated = text.str.contains(r"[.,]", regex=True).to_numpy(dtype=bool, na_value=False)
+        either = comma & dot & separated
+        for mark, hits in ((",", comma & ~dot), (".", dot & ~comma), (None, either)):
+            if hits.any():
+                at = hits.argmax()
+                example = (str(values.iloc[at]), name, int(lines.iloc[at]))
+                if mark is None:
+                    ambiguous = ambiguous or example
+                else:
+                    found.setdefault(mark, example)
+    if len(found) == 2:
+        return DecimalSniff(None, found[","], conflict=found["."])
+    if found:
+        mark, example = next(iter(found.items()))
+        return DecimalSniff(mark, example)
+    return DecimalSniff("." if ambiguous is None else None, ambiguous)
 
 
 def _clean_header(name: str) -> str:
@@ -139,6 +250,7 @@ def read_text_table(path: str | Path, *, encoding: str = "auto", delimiter: str 
     the file). `keep(column)` chooses which header columns are kept (all by default) so a
     wide export does not hold columns nobody reads. Rows with more or fewer fields than the
     header are returned in `bad_rows` (they become rejects), never silently padded or cut.
+    The encoding and delimiter found for "auto" are in `detected`.
     """
     path = Path(path)
     if not path.is_file():
@@ -146,10 +258,32 @@ def read_text_table(path: str | Path, *, encoding: str = "auto", delimiter: str 
                                fix="Check the path (quote names with spaces).")
     chosen = detect_encoding(path) if encoding == "auto" else encoding
     digest = sha256 or file_sha256(path)
+    with _decoding_errors(path, chosen):
+        raw = _read(path, chosen, delimiter, keep, digest, skip_lines)
+    if encoding == "auto":
+        raw.detected["encoding"] = raw.encoding
+    if delimiter == "auto":
+        raw.detected["delimiter"] = raw.delimiter
+    return raw
+
+
+def read_header_row(path: Path, *, encoding: str = "auto", delimiter: str = "auto",
+                    skip_lines: int = 0) -> list[str]:
+    """Only the header row (cleaned of BOM and non-breaking spaces), read as `read_text_table`
+    would read it."""
+    chosen = detect_encoding(path) if encoding == "auto" else encoding
+    with _decoding_errors(path, chosen), open(path, encoding=chosen, newline="") as handle:
+        sep = _start(handle, path, delimiter, skip_lines)
+        return [_clean_header(h) for h in next(csv.reader(handle, delimiter=sep))]
+
+
+@contextlib.contextmanager
+def _decoding_errors(path: Path, encoding: str) -> Iterator[None]:
+    """Text that is not in the encoding, or not delimited text: ImportFileError."""
     try:
-        return _read(path, chosen, delimiter, keep, digest, skip_lines)
+        yield
     except UnicodeDecodeError as err:
-        raise ImportFileError(f"file '{path.name}' is not valid {chosen} text ({err.reason} "
+        raise ImportFileError(f"file '{path.name}' is not valid {encoding} text ({err.reason} "
                               f"at byte {err.start})", file=str(path),
                               fix="Set encoding = \"auto\" (or the right one) in the "
                                   "mapping's [read] section.") from err
@@ -160,19 +294,26 @@ def read_text_table(path: str | Path, *, encoding: str = "auto", delimiter: str 
                                   "again.") from err
 
 
+def _start(handle: TextIO, path: Path, delimiter: str, skip_lines: int) -> str:
+    """Pass the title lines, sniff the delimiter ("auto") and go back to the header."""
+    for _ in range(skip_lines):
+        handle.readline()
+    start = handle.tell()
+    sample = [handle.readline()]
+    if not sample[0].strip():
+        raise ImportFileError(f"file '{path.name}' is empty or starts with a blank line",
+                              file=str(path), line=1 + skip_lines,
+                              fix="Export the file again with its header row first.")
+    if delimiter == "auto":
+        sample += itertools.islice(iter(handle.readline, ""), _SNIFF_LINES)
+    handle.seek(start)
+    return sniff_delimiter("".join(sample)) if delimiter == "auto" else delimiter
+
+
 def _read(path: Path, encoding: str, delimiter: str, keep: Callable[[str], bool] | None,
           digest: str, skip_lines: int = 0) -> RawTable:
     with open(path, encoding=encoding, newline="") as handle:
-        for _ in range(skip_lines):
-            handle.readline()
-        start = handle.tell()
-        first = handle.readline()
-        if not first.strip():
-            raise ImportFileError(f"file '{path.name}' is empty or starts with a blank line",
-                                  file=str(path), line=1,
-                                  fix="Export the file again with its header row first.")
-        chosen = sniff_delimiter(first) if delimiter == "auto" else delimiter
-        handle.seek(start)
+        chosen = _start(handle, path, delimiter, skip_lines)
         reader = csv.reader(handle, delimiter=chosen)
         header = [_clean_header(h) for h in next(reader)]
         _check_header(path, header)
@@ -182,7 +323,7 @@ def _read(path: Path, encoding: str, delimiter: str, keep: Callable[[str], bool]
     if chunks:
         table = pa.concat_tables(chunks)
     else:
-        table = pa.table({**{n: pa.array([], pa.string()) for n in names},
+        table = pa.table({**{n: pa.array([], _TEXT) for n in names},
                           LINE: pa.array([], pa.int64())})
     frame = table.to_pandas()
     return RawTable(path, digest, "utf-8" if encoding == "utf-8-sig" else encoding, chosen,
@@ -233,8 +374,10 @@ def _shorten(record: list[str]) -> str:
 
 
 def _to_arrow(rows: list[tuple], lines: list[int], names: list[str]) -> pa.Table:
+    """One chunk of rows as Arrow; large_string is what pandas' text columns hold, so the
+    frame takes the chunks as they are instead of copying them."""
     columns = list(zip(*rows)) if rows else [() for _ in names]
-    arrays = {name: pa.array(values, pa.string()) for name, values in zip(names, columns)}
+    arrays = {name: pa.array(values, _TEXT) for name, values in zip(names, columns)}
     arrays[LINE] = pa.array(lines, pa.int64())
     return pa.table(arrays)
 

@@ -25,6 +25,10 @@ class FileResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     rows_duplicate: int = 0
+    # rows that hold no record of their own (a products export's image-only rows): not
+    # errors, so not rejected; counted by reason
+    rows_skipped: int = 0
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
     tables: dict[str, int] = field(default_factory=dict)  # table -> rows added or changed
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -35,9 +39,10 @@ class FileResult:
 
     @property
     def adds_up(self) -> bool:
-        """rows read = loaded + rejected + duplicates, and no line is unaccounted for."""
+        """rows read = loaded + rejected + duplicates (+ skipped), and no line is
+        unaccounted for."""
         return (self.rows_read == self.rows_loaded + self.rows_rejected + self.rows_duplicate
-                and not self.unaccounted)
+                + self.rows_skipped and not self.unaccounted)
 
     @property
     def ok(self) -> bool:
@@ -51,7 +56,12 @@ class FileResult:
             return [head, f"  skipped: {self.skipped}"]
         mark = "✓" if self.adds_up else "✗ DOES NOT ADD UP"
         out = [head, f"  rows read {self.rows_read:,} = loaded {self.rows_loaded:,} + rejected "
-                     f"{self.rows_rejected:,} + duplicates skipped {self.rows_duplicate:,}  {mark}"]
+                     f"{self.rows_rejected:,} + duplicates skipped {self.rows_duplicate:,}"
+                     + (f" + skipped {self.rows_skipped:,}" if self.rows_skipped else "")
+                     + f"  {mark}"]
+        if self.skipped_by_reason:
+            out.append("  skipped: " + ", ".join(f"{reason} {count:,}" for reason, count in
+                                                  self.skipped_by_reason.items()))
         if self.unaccounted:
             shown = ", ".join(str(n) for n in self.unaccounted[:10])
             out.append(f"  {len(self.unaccounted):,} line(s) ended in no table and were not "
@@ -86,12 +96,12 @@ class ImportReport:
 
     def text(self) -> str:
         """The reconciliation, one block per file, ready to print or log."""
-        if not self.files:
-            return "Nothing to import: no new files."
         lines = []
         if self.recovered:
             lines.append("An earlier import had stopped half-way; its changes were undone "
-                         "first.")
+                         "first (import its file again if it is not in data/raw/).")
+        if not self.files:
+            return "\n".join(lines + ["Nothing to import: no new files."])
         for result in self.files:
             lines += result.lines()
         failed = [f for f in self.files if not f.ok]

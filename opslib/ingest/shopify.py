@@ -30,18 +30,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from opslib.ingest.base import FileImporter, reject_bad
+from opslib.ingest.base import FileImporter, reject_bad, reject_parsed
 from opslib.ingest.columns import Want, column_or_empty
 from opslib.ingest.engine import LINES, Candidate, Context, lines_by, single_lines
 from opslib.ingest.parse import clean_text, parse_bool, parse_int, parse_number, \
-    parse_timestamp
+    parse_timestamp, range_text
 from opslib.ingest.readers import LINE, ImportFileError
 from opslib.ingest.rejects import Rejects
+from opslib.schema import TABLES
 
 __all__ = ["ShopifyOrders", "ShopifyProducts", "ShopifyCustomers", "ShopifyInventory",
            "FINANCIAL_STATUS", "FULFILLMENT_STATUS", "channel_of"]
 
-POSITION = "__position"
+FIELDS_LINE = "__fields_line"  # the line of the row that carries its order's fields
 
 FINANCIAL_STATUS = {
     "paid": "paid", "pending": "pending", "authorized": "authorized",
@@ -120,9 +121,12 @@ class ShopifyOrders(FileImporter):
     }
 
     def prepare(self, frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+        """Note, on each row, the line of its order's first row with an Id (the row that
+        carries the order's fields), so a rejected first row can be named."""
         number = clean_text(frame[columns["number"]])
+        with_id = frame[LINE].where(clean_text(frame[columns["id"]]).notna())
         out = frame.copy()
-        out[POSITION] = number.groupby(number, sort=False).cumcount() + 1
+        out[FIELDS_LINE] = with_id.groupby(number, sort=False).transform("first")
         return out
 
     def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
@@ -165,11 +169,23 @@ class ShopifyOrders(FileImporter):
                 header = columns.get(field, field)
                 shown = fields[field] if field in fields else created_raw
                 first_line = frame[LINE].groupby(number, sort=False).transform("first")
-                rejects.add(frame.loc[bad, LINE], column=header, raw=shown[bad], rule=rule,
+                over = bad & parsed.out_of_range if parsed.out_of_range is not None else \
+                    pd.Series(False, index=frame.index)
+                if over.any():
+                    expected_over = f"within the accepted range {range_text(parsed.limit)}"
+                    rejects.add(frame.loc[over, LINE], column=header, raw=shown[over],
+                                rule="out_of_range", message=[
+                                    f"order {n}: '{header}' = '{v}' (line {f}) is not "
+                                    f"{expected_over}; the whole order is kept out"
+                                    for n, v, f in zip(number[over], shown[over],
+                                                       first_line[over])])
+                rejects.add(frame.loc[bad & ~over, LINE], column=header,
+                            raw=shown[bad & ~over], rule=rule,
                             message=[f"order {n}: '{header}' = '{v}' (line {f}) is not "
                                      f"{expected}; the whole order is kept out"
-                                     for n, v, f in zip(number[bad], shown[bad],
-                                                        first_line[bad])])
+                                     for n, v, f in zip(number[bad & ~over],
+                                                        shown[bad & ~over],
+                                                        first_line[bad & ~over])])
                 order_bad |= bad
             return parsed.values
 
@@ -197,8 +213,8 @@ class ShopifyOrders(FileImporter):
                 ("quantity", quantity, "a whole number", "not_a_whole_number"),
                 ("price", price, "an amount", "not_a_number"),
                 ("line_discount", line_discount, "an amount", "not_a_number")):
-            reject_bad(rejects, frame, parsed.bad & ok & ~order_bad, column=columns[field],
-                       raw=raw(field), rule=rule, expected=expected)
+            reject_parsed(rejects, frame, parsed, ok & ~order_bad, column=columns[field],
+                          raw=raw(field), rule=rule, expected=expected)
         line_bad = quantity.bad | price.bad | line_discount.bad
 
         # Rules across values.
@@ -228,6 +244,19 @@ class ShopifyOrders(FileImporter):
                             number[early], fields["fulfilled_at"][early], created_raw[early])])
         order_bad |= early
         missing_id = ok & ~order_bad & order_id.isna()
+        if FIELDS_LINE in frame:
+            fields_line = frame[FIELDS_LINE]
+            lost = missing_id & fields_line.isin(rejects.lines)
+            if lost.any():
+                rule_of = rejects.frame().set_index("line")["rule"]
+                rejects.add(frame.loc[lost, LINE], column=columns["id"], raw=None,
+                            rule="incomplete_order", message=[
+                                f"order {n}: its first row (line {f:.0f}, which carries the "
+                                f"order's fields) is rejected ({rule_of[int(f)]}), so its other "
+                                f"rows cannot be loaded; fix line {f:.0f} and import again"
+                                for n, f in zip(number[lost], fields_line[lost])])
+                order_bad |= lost
+                missing_id &= ~lost
         rejects.add(frame.loc[missing_id, LINE], column=columns["id"], raw=None,
                     rule="missing_value", message=[
                         f"order {n} has no '{columns['id']}' (the platform order id, the key "
@@ -241,8 +270,8 @@ class ShopifyOrders(FileImporter):
             "created_at": created_at, "quantity": quantity.values, "price": price.values,
             "line_discount": line_discount.values.fillna(0.0), "sku": text("sku"),
             "line_name": text("line_name"), "vendor": text("vendor"),
-            "position": frame[POSITION] if POSITION in frame else 1,
         })[keep]
+        rows["position"] = rows.groupby("number", sort=False).cumcount() + 1
         # One row per order: its first kept row (order fields are the same on every row).
         first_of_order = keep & ~order_id.where(keep).duplicated()
         first = pd.DataFrame({name: values[first_of_order] for name, values in {
@@ -464,8 +493,36 @@ class ShopifyCustomers(FileImporter):
         return pd.to_datetime(created.fillna(start), utc=True)
 
 
+_PRODUCT = "__product_"  # + field: a product's value (from its first row) on all its rows
+_PRODUCT_FIELDS = ("title", "body", "vendor", "type", "category", "status")
+_IMAGES = "__images"  # a product's number of distinct images, on all its rows
+SKIPPED_IMAGE_ONLY = "image-only rows"
+SKIPPED_NO_SKU = "variants without SKU"
+
+
+def _named(values, limit: int = 10) -> str:
+    """'a, b, c' or 'a, b, c and 7 more' for report notes."""
+    values = list(values)
+    shown = ", ".join(f"'{v}'" for v in values[:limit])
+    return shown + (f" and {len(values) - limit:,} more" if len(values) > limit else "")
+
+
+def _money(value: float) -> str:
+    return "empty" if pd.isna(value) else f"{value:.2f}"
+
+
 class ShopifyProducts(FileImporter):
-    """Shopify products export → products (one row per variant) and today's stock."""
+    """Shopify products export → products (one row per SKU) and today's stock.
+
+    One row per variant, plus image-only rows (Handle and Image Src only) that are skipped
+    and counted in their product's `image_count`. A product's fields (title, vendor, type,
+    status, description) are on its first row: they are spread over its rows from the whole
+    file, so a rejected variant never changes its product's other variants. Stores reuse one
+    SKU on several variants: those that agree on price and cost are one product; a variant
+    whose price or cost differs from the SKU's first variant is rejected (`conflicting_sku`)
+    and named in the report. Variants without a SKU are skipped and counted apart (orders
+    sell them with a blank SKU).
+    """
 
     source = "shopify-products"
     what = "Shopify products export"
@@ -487,90 +544,168 @@ class ShopifyProducts(FileImporter):
         "option3": Want(("Option3 Value",), False),
     }
 
+    def prepare(self, frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+        # SKUs whose variants disagree, kept across the engine's rounds: later rounds no
+        # longer see the rejected variants, yet the report names them.
+        self._conflicting: dict[str, None] = {}
+        handle = clean_text(frame[columns["handle"]])
+        out = frame.copy()
+        for name in _PRODUCT_FIELDS:
+            out[_PRODUCT + name] = _first_per(clean_text(column_or_empty(frame, columns, name)),
+                                              handle)
+        out[_IMAGES] = clean_text(column_or_empty(frame, columns, "image")).groupby(
+            handle, sort=False).transform("nunique")
+        return out
+
     def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
               rejects: Rejects) -> list[Candidate]:
-        def text(field: str, **kw) -> pd.Series:
-            return clean_text(column_or_empty(frame, columns, field), **kw)
+        def raw(field: str) -> pd.Series:
+            return column_or_empty(frame, columns, field)
+
+        def text(field: str) -> pd.Series:
+            return clean_text(raw(field))
+
+        def product(field: str) -> pd.Series:
+            return frame[_PRODUCT + field]
 
         handle = text("handle")
-        sku = text("sku", strip_apostrophe=True)
-        price_raw = column_or_empty(frame, columns, "price")
-        is_variant = sku.notna() | clean_text(price_raw).notna()
-        image_only = ~is_variant & handle.notna()
+        sku = clean_text(raw("sku"), strip_apostrophe=True)
+        image = text("image")
+        filled = pd.concat([text(f).notna() for f in self.spec if f not in ("handle", "image")],
+                           axis=1).any(axis=1)
         rejects.add(frame.loc[handle.isna(), LINE], column=columns["handle"], raw=None,
                     rule="missing_value", message="the row has no Handle, so it belongs to "
-                    "no product")
-        no_sku = is_variant & sku.isna() & handle.notna()
-        rejects.add(frame.loc[no_sku, LINE], column=columns["sku"], raw=None,
-                    rule="missing_value", message="the variant has no SKU; give every "
-                    "variant a SKU in Shopify (the playbook keys products by SKU)")
-        price = parse_number(price_raw)
-        cost = parse_number(column_or_empty(frame, columns, "cost"))
-        stock = parse_int(column_or_empty(frame, columns, "stock"))
+                    "no product; fill in its product's Handle")
+        bare = handle.notna() & ~filled & image.isna()
+        rejects.add(frame.loc[bare, LINE], column=columns["handle"], raw=handle[bare],
+                    rule="missing_value", message="the row has a Handle and nothing else (no "
+                    "variant, no image); fill it in or delete it")
+        ctx.skip(frame.loc[handle.notna() & ~filled & image.notna(), LINE], SKIPPED_IMAGE_ONLY)
+        variant = handle.notna() & filled
+        no_sku = variant & sku.isna()
+        ctx.skip(frame.loc[no_sku, LINE], SKIPPED_NO_SKU)
+        if no_sku.any():
+            handles = handle[no_sku].unique()
+            ctx.notes.append(
+                f"{int(no_sku.sum()):,} variant(s) without a SKU, of {len(handles):,} "
+                f"product(s) ({_named(handles, 5)}), are not products: products are keyed by "
+                "SKU, and orders sell these variants with a blank SKU. Give them SKUs in "
+                "Shopify to see them per product.")
+
+        # Every check a variant can fail, before variants of one SKU are compared, so the
+        # first variant kept for a SKU is always a valid one.
+        price, cost, stock = parse_number(raw("price")), parse_number(raw("cost")), \
+            parse_int(raw("stock"))
+        title = product("title")
+        status = product("status").str.lower().fillna("active")
+        bad = ~(variant & sku.notna())
+
+        def reject(mask: pd.Series, field: str, rule: str, message, shown=None) -> None:
+            nonlocal bad
+            mask = mask & ~bad
+            if mask.any():
+                values = (shown if shown is not None else raw(field))[mask]
+                rejects.add(frame.loc[mask, LINE], column=columns.get(field, field),
+                            raw=values, rule=rule, message=message(mask))
+                bad |= mask
+
+        price_header, cost_header = columns["price"], columns.get("cost", "Cost per item")
+        reject(price.values.isna() & ~price.bad, "price", "missing_value",
+               lambda m: f"'{price_header}' is empty; every variant needs its price")
         for field, parsed, expected, rule in (
                 ("price", price, "an amount", "not_a_number"),
                 ("cost", cost, "an amount", "not_a_number"),
                 ("stock", stock, "a whole number", "not_a_whole_number")):
             if field in columns:
-                reject_bad(rejects, frame, parsed.bad & is_variant & sku.notna(),
-                           column=columns[field], raw=column_or_empty(frame, columns, field),
-                           rule=rule, expected=expected)
-        valid = is_variant & sku.notna() & handle.notna() & ~price.bad & ~cost.bad & ~stock.bad
-        per_handle = pd.DataFrame({"handle": handle, "title": text("title"),
-                                   "body": text("body"), "vendor": text("vendor"),
-                                   "type": text("type"), "category": text("category"),
-                                   "status": text("status")})
-        product = per_handle.groupby("handle", sort=False).first()
-        images = text("image").groupby(handle, sort=False).nunique()
+                reject_parsed(rejects, frame, parsed, ~bad, column=columns[field],
+                              raw=raw(field), rule=rule, expected=expected)
+                bad |= parsed.bad
+        for field, parsed, header in (("price", price, price_header),
+                                      ("cost", cost, cost_header)):
+            reject(parsed.values < 0, field, "negative_amount", lambda m, p=parsed, h=header: [
+                f"'{h}' = {v:g} is below zero; amounts must be positive" for v in p.values[m]])
+        reject(title.isna(), "title", "missing_value", lambda m: [
+            f"product '{h}' has no Title on any of its rows (Shopify writes Title, Vendor, "
+            "Type and Status on a product's first row); export the product again"
+            for h in handle[m]], title)
+        allowed = TABLES["products"].column("status").allowed
+        reject(~status.isin(allowed), "status", "not_allowed", lambda m: [
+            f"product '{h}' has Status '{s}', not one of {', '.join(allowed)}"
+            for h, s in zip(handle[m], product("status")[m])], product("status"))
+
         options = [text(f"option{i}") for i in (1, 2, 3)]
         variant_name = options[0].fillna("")
         for extra in options[1:]:
             variant_name = variant_name.str.cat(extra.fillna(""), sep=" / ").str.rstrip(" /")
         variant_name = variant_name.where(~variant_name.isin(["", "Default Title"]), None)
-        rows = pd.DataFrame({"handle": handle, "sku": sku, "variant": variant_name,
-                             "price": price.values, "cost": cost.values, "stock": stock.values,
-                             LINE: frame[LINE]})[valid]
-        info = product.reindex(rows["handle"])
-        title = info["title"].fillna(pd.Series(rows["handle"].to_numpy(), index=info.index)) \
-            .to_numpy()
-        full_title = pd.Series(title, index=rows.index).where(
-            rows["variant"].isna(), pd.Series(title, index=rows.index) + " - " + rows["variant"])
-        body = info["body"].fillna("").str.replace(r"<[^>]+>", "", regex=True).str.strip()
-        status = info["status"].str.lower().fillna("active").to_numpy()
-        image_lines = pd.Series(frame.loc[image_only, LINE].to_numpy(),
-                                index=handle[image_only].to_numpy())
-        extra_lines = image_lines.groupby(level=0).agg(list)
-        first_of_handle = ~rows["handle"].duplicated()
-        line_lists = [[n] + (list(extra_lines.get(h, [])) if is_first else [])
-                      for n, h, is_first in zip(rows[LINE], rows["handle"], first_of_handle)]
-        products = pd.DataFrame({
-            "sku": rows["sku"], "product_id": rows["handle"], "title": full_title,
-            "category": info["type"].fillna(info["category"]).fillna("uncategorised")
-                .to_numpy(),
-            "vendor": info["vendor"].to_numpy(), "price": rows["price"].fillna(0.0),
-            "unit_cost": rows["cost"], "status": status, "supplier": None,
-            "lead_time_days": pd.array([pd.NA] * len(rows), dtype="Int64"),
-            "has_description": (body != "").to_numpy(),
-            "image_count": images.reindex(rows["handle"]).fillna(0).astype("int64").to_numpy(),
-            LINES: line_lists,
-        }).reset_index(drop=True)
-        orphans = image_only & ~handle.isin(rows["handle"])
-        rejects.add(frame.loc[orphans, LINE], column=columns.get("image", "Image Src"),
-                    raw=handle[orphans], rule="unknown_reference",
-                    message="an image row whose product has no valid variant in this file")
-        candidates = [Candidate("products", products, origin={
-            "sku": columns["sku"], "price": columns["price"], "status": columns.get(
-                "status", "Status")})]
+        body = product("body").fillna("").str.replace(r"<[^>]+>", "", regex=True).str.strip()
+        variants = pd.DataFrame({
+            "sku": sku, "product_id": handle,
+            "title": title.where(variant_name.isna(), title + " - " + variant_name),
+            "category": product("type").fillna(product("category")).fillna("uncategorised"),
+            "vendor": product("vendor"), "price": price.values, "unit_cost": cost.values,
+            "status": status, "has_description": body != "",
+            "image_count": frame[_IMAGES].fillna(0).astype("int64"), "stock": stock.values,
+            LINE: frame[LINE],
+        })[~bad]
+        products = self._one_per_sku(variants, columns, ctx, rejects)
+        candidates = [Candidate("products", products.drop(columns="stock"), origin={
+            "sku": columns["sku"], "price": price_header, "unit_cost": cost_header,
+            "title": columns.get("title", "Title"), "status": columns.get("status", "Status")})]
         if "stock" in columns:
-            stocked = rows[rows["stock"].notna()]
+            stocked = products[products["stock"].notna()]
             candidates.append(Candidate("inventory_snapshots", pd.DataFrame({
                 "snapshot_date": ctx.today, "sku": stocked["sku"],
                 "on_hand": stocked["stock"], "committed": 0, "incoming": 0,
-                LINES: stocked[LINE].pipe(single_lines),
+                LINES: stocked[LINES],
             }).reset_index(drop=True)))
             ctx.notes.append(f"stock of {len(stocked):,} SKU(s) recorded as the snapshot of "
                              f"{ctx.today}")
         return candidates
+
+    def _one_per_sku(self, variants: pd.DataFrame, columns: dict[str, str], ctx: Context,
+                     rejects: Rejects) -> pd.DataFrame:
+        """One product per SKU: variants agreeing with the SKU's first on price and cost
+        merge into it (their stock added up); the others are rejected and named."""
+        first = variants.drop_duplicates("sku").set_index("sku")
+        first_price = variants["sku"].map(first["price"])
+        first_cost = variants["sku"].map(first["unit_cost"])
+        same_cost = (variants["unit_cost"] == first_cost) | \
+            (variants["unit_cost"].isna() & first_cost.isna())
+        other_price = variants["price"] != first_price
+        other_cost = ~other_price & ~same_cost
+        for differs, header in ((other_price, columns["price"]),
+                                (other_cost, columns.get("cost", "Cost per item"))):
+            rows = variants[differs]
+            rejects.add(rows[LINE], column=header, raw=[
+                f"{_money(p)} / {_money(c)}" for p, c in zip(rows["price"], rows["unit_cost"])],
+                rule="conflicting_sku", message=[
+                f"SKU '{s}' is also on line {first.at[s, LINE]} ('{first.at[s, 'title']}', "
+                f"price {_money(first.at[s, 'price'])}, cost {_money(first.at[s, 'unit_cost'])})"
+                f"; this variant ('{t}') has price {_money(p)}, cost {_money(c)}. The first is "
+                "kept: give each variant its own SKU in Shopify, or make their price and cost "
+                "agree" for s, t, p, c in zip(rows["sku"], rows["title"], rows["price"],
+                                              rows["unit_cost"])])
+        conflict = other_price | other_cost
+        self._conflicting.update(dict.fromkeys(variants.loc[conflict, "sku"]))
+        if self._conflicting:
+            ctx.notes.append(
+                f"{len(self._conflicting):,} SKU(s) are on variants whose price or cost "
+                f"differ: each keeps its first variant, the other "
+                f"{rejects.by_rule().get('conflicting_sku', 0):,} row(s) are rejected "
+                f"(conflicting_sku): {_named(self._conflicting)}")
+        kept = variants[~conflict]
+        shared = kept["sku"].duplicated(keep=False)
+        if shared.any():
+            ctx.notes.append(
+                f"{kept.loc[shared, 'sku'].nunique():,} SKU(s) are on several variants with the "
+                f"same price and cost ({int(shared.sum()):,} rows): each is one product")
+        products = kept.drop_duplicates("sku").reset_index(drop=True)
+        products["stock"] = products["sku"].map(
+            kept.groupby("sku", sort=False)["stock"].sum(min_count=1)).astype("Int64")
+        products[LINES] = lines_by(kept["sku"], kept[LINE]).reindex(products["sku"]).to_numpy()
+        return products.assign(supplier=None, lead_time_days=pd.array(
+            [pd.NA] * len(products), dtype="Int64")).drop(columns=LINE)
 
 
 class ShopifyInventory(FileImporter):
@@ -615,10 +750,17 @@ class ShopifyInventory(FileImporter):
             values = column_or_empty(frame, columns, field)
             result = parse_int(values)
             if field in columns:
-                reject_bad(rejects, frame, result.bad & ~bad, column=columns[field], raw=values,
-                           rule="not_a_whole_number", expected="a whole number")
+                reject_parsed(rejects, frame, result, ~bad, column=columns[field], raw=values,
+                              rule="not_a_whole_number", expected="a whole number")
             bad |= result.bad
             parsed[field] = result.values.fillna(0)
+        for field in ("committed", "incoming"):  # checked per location, before the sum
+            negative = ~bad & (parsed[field] < 0)
+            if field in columns:
+                reject_bad(rejects, frame, negative, column=columns[field],
+                           raw=frame[columns[field]], rule="negative_quantity",
+                           expected="zero or more (a count of units)")
+            bad |= negative
         on_hand = parsed["on_hand"] if "on_hand" in columns else \
             parsed["available"] + parsed["committed"] + parsed["unavailable"]
         rows = pd.DataFrame({"sku": sku, "on_hand": on_hand, "committed": parsed["committed"],

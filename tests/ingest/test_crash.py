@@ -7,7 +7,7 @@ import json
 import pytest
 from ingest_support import shopify_order, write_shopify_orders
 
-from opslib.ingest import commit, import_files
+from opslib.ingest import ImportFileError, commit, import_files
 from opslib.ingest.ledger import load_ledger
 from opslib.schema import read_for_validation, table_path
 
@@ -46,7 +46,7 @@ def test_failure_between_two_table_swaps_rolls_everything_back(store, tmp_path, 
 
     monkeypatch.setattr(commit, "_move", failing_move)
     path = write_shopify_orders(tmp_path / "second.csv", _orders("2", "3"))
-    with pytest.raises(OSError, match="simulated"):
+    with pytest.raises(ImportFileError, match="writing the tables: OSError: disk full"):
         import_files("shopify-orders", [path], data_dir=store, settings=usd_settings)
     after = _snapshot(store)
     for name, frame in before[0].items():

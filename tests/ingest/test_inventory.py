@@ -50,7 +50,9 @@ def test_products_export_gives_variants_images_and_todays_stock(tmp_path, usd_se
     path.write_text(PRODUCTS, encoding="utf-8")
     report = import_files("shopify-products", [path], data_dir=tmp_path / "d",
                           settings=usd_settings, today=dt.date(2024, 5, 1))
-    assert report.ok and report.files[0].rows_loaded == 3, report.text()
+    result = report.files[0]
+    assert report.ok and (result.rows_loaded, result.rows_skipped) == (2, 1), report.text()
+    assert result.skipped_by_reason == {"image-only rows": 1}
     products = read_for_validation(table_path(tmp_path / "d", "products")).set_index("sku")
     assert products.loc["TEE-M", "title"] == "Tee - M"
     assert products.loc["TEE-M", "vendor"] == "Acme"
