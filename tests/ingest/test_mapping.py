@@ -294,3 +294,21 @@ def test_helpdesk_email_ads_and_traffic_examples(tmp_path, gbp_settings):
     traffic = _table(tmp_path / "d", "web_traffic_daily").set_index("source")
     assert traffic.loc["google", "bounces"] == 40
     assert validate_store(tmp_path / "d")[1] == []
+
+
+def test_helpdesk_reply_times_beyond_ten_years_are_rejected_not_fatal(tmp_path, usd_settings):
+    """A reply time too large for a timestamp (10^11 minutes) or below zero rejects its own
+    row with the mapping's reason; the other tickets load."""
+    path = tmp_path / "tickets.csv"
+    path.write_text(
+        "Id,Subject,Requester email,Status,Via,Tags,Priority,Created at,"
+        "First reply time in minutes,Solved at\n"
+        "1,a,x@e.invalid,open,email,,,2024-03-05 09:12,30,\n"
+        "2,b,y@e.invalid,open,email,,,2024-03-05 09:12,100000000000,\n"
+        "3,c,z@e.invalid,open,chat,,,2024-03-05 09:12,-5,\n", encoding="utf-8")
+    report = import_files("csv", [path], data_dir=tmp_path / "d", settings=usd_settings,
+                          mapping=MAPPINGS / "helpdesk-tickets.toml")
+    result = report.files[0]
+    assert report.ok and (result.rows_loaded, result.rows_rejected) == (1, 2), report.text()
+    assert result.rejected_by_rule == {"reply_time_out_of_range": 2}
+    assert _table(tmp_path / "d", "tickets")["ticket_id"].tolist() == ["1"]
