@@ -460,6 +460,13 @@ class ShopifyCustomers(FileImporter):
         keep = ~missing & ~created.bad
         name = (text("first_name").fillna("") + " " + text("last_name").fillna("")).str.strip()
         consent = parse_bool(text("consent").fillna("no"))
+        unreadable = consent.bad & keep
+        if unreadable.any():
+            seen = sorted(text("consent")[unreadable].unique())
+            ctx.notes.append(
+                f"{int(unreadable.sum()):,} customer(s) whose '{columns['consent']}' is not "
+                f"yes or no ({_named(seen, 5)}) loaded as not consenting to marketing, the "
+                "safe reading; correct the value in Shopify to change it")
         out = pd.DataFrame({
             "customer_id": key, "email": email, "name": name.where(name != "", None),
             "phone": text("phone", strip_apostrophe=True), "city": text("city"),
