@@ -12,6 +12,12 @@ runs one notebook and is then stopped: nothing a notebook does can reach another
 zygote starts no threads before forking. Elsewhere (or if the zygote cannot start), kernels
 are started the ordinary way from the project kernel spec.
 
+Kernels die with their run, even one killed with SIGKILL: the zygote asks Linux to kill it
+when the run exits, and each forked kernel asks the same of the zygote (its single-threaded
+parent); kernels started the ordinary way watch their parent (ipykernel's parent poller).
+Each run works in a locked `run_folder`; `clear_stale_run_folders` removes what runs that
+died anyway (an older version, a power cut) left behind, kernels included.
+
 >>> imported_modules([])
 []
 """
@@ -19,23 +25,38 @@ are started the ordinary way from the project kernel spec.
 from __future__ import annotations
 
 import ast
+import ctypes
+import fcntl
 import functools
 import json
 import os
 import queue
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from opslib.errors import OpslibError
 
-__all__ = ["KernelPool", "imported_modules", "stop_kernel", "STARTUP_SECONDS"]
+__all__ = ["KernelPool", "imported_modules", "stop_kernel", "STARTUP_SECONDS", "run_folder",
+           "stale_run_folders", "kill_run_processes", "clear_stale_run_folders"]
 
 STARTUP_SECONDS = 120
+RUN_PREFIX = "playbook-run-"
+RUN_LOCK = "run.lock"
+# A run folder without a lock file was made by an older version, which could not say whether
+# its run lives: it counts as left over once untouched for this long (its run wrote a
+# kernel connection file at least once per notebook, and notebooks time out).
+UNLOCKED_STALE_SECONDS = 3600
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 _WARM_UP = """\
 def __opslib_warm_up(names):
@@ -94,6 +115,7 @@ def _zygote_main() -> None:
     Requests arrive on stdin, one JSON object a line ({connection_file, cwd, env, log});
     the answer is the new kernel's process id on stdout.
     """
+    _die_with_parent(int(sys.argv[2]))  # the run, even while importing
     modules = json.loads(sys.argv[1])
     import importlib
 
@@ -109,18 +131,34 @@ def _zygote_main() -> None:
         return
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped automatically
     print("ready", flush=True)
-    for line in sys.stdin:
+    zygote = os.getpid()
+    for line in sys.stdin:  # ends when the run closes the pipe or dies: so does the zygote
         request = json.loads(line)
         pid = os.fork()
         if pid == 0:
-            _become_kernel(request)
+            _become_kernel(request, parent=zygote)
         print(pid, flush=True)
 
 
-def _become_kernel(request: dict[str, Any]) -> None:
-    """In the forked child: detach, redirect output, and run an IPython kernel."""
+def _die_with_parent(parent: int) -> None:
+    """Have Linux SIGKILL this process when `parent` exits (at once if it already has).
+
+    The signal follows the thread that forked us: the zygote has only one, and the pool's
+    thread that starts the zygote outlives it.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _become_kernel(request: dict[str, Any], *, parent: int) -> None:
+    """In the forked child: tie our life to the zygote's, detach, redirect output, and run
+    an IPython kernel."""
     code = 1
     try:
+        _die_with_parent(parent)
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -182,8 +220,11 @@ class _Zygote:
         self._lock = threading.Lock()
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from opslib.kernels import _zygote_main; _zygote_main()",
-             json.dumps(modules)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=env, text=True)
+             json.dumps(modules), str(os.getpid())], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+
+    def wait_ready(self) -> None:
+        """Wait until the zygote has imported everything; OSError if it cannot fork."""
         if self.process.stdout.readline().strip() != "ready":
             self.close()
             raise OSError("the kernel zygote did not start (or an import started a thread)")
@@ -261,8 +302,9 @@ def stop_kernel(km: Any) -> None:
 class KernelPool:
     """Kernels started ahead of need (at most `size` waiting), each used for one notebook.
 
-    `reserve(n)` asks for n more kernels; `take()` hands out a warm one (or raises the
-    error that stopped it from starting); `close()` stops the ones nobody took.
+    `reserve(n)` asks for n more kernels and `cancel(n)` takes back the request for those
+    not started yet; `take()` hands out a warm one (or raises the error that stopped it from
+    starting); `close()` stops the ones nobody took; `abort()` kills every kernel at once.
     """
 
     def __init__(self, *, kernel_name: str, specs: Any, size: int, work_dir: Path,
@@ -282,6 +324,7 @@ class KernelPool:
         self._count = 0
         self._closed = False
         self._stoppers: list[threading.Thread] = []
+        self._started: list[Any] = []  # every kernel manager, for abort()
         self._zygote: _Zygote | None = None
         self._zygote_wanted = fork and sys.platform == "linux" and hasattr(os, "pidfd_open")
         self._zygote_lock = threading.Lock()
@@ -296,9 +339,22 @@ class KernelPool:
             self._demand += count
             self._wake.notify_all()
 
+    def cancel(self, count: int) -> None:
+        """Take back up to `count` requested kernels that have not started yet."""
+        with self._wake:
+            self._demand = max(0, self._demand - count)
+
     def take(self) -> Any:
-        """A warm kernel manager; raises if the kernel could not be started."""
-        item = self._ready.get()
+        """A warm kernel manager; raises if the kernel could not be started, or once the
+        pool is closed."""
+        while True:
+            if self._closed:
+                raise OpslibError("the run was stopped before this notebook had a kernel")
+            try:
+                item = self._ready.get(timeout=0.2)
+                break
+            except queue.Empty:
+                continue
         self._slots.release()
         if isinstance(item, BaseException):
             raise item
@@ -330,9 +386,11 @@ class KernelPool:
     def _zygote_or_none(self) -> _Zygote | None:
         with self._zygote_lock:
             if self._zygote is None and self._zygote_wanted and not self._closed:
+                self._zygote = _Zygote(self._modules, env=self._env)
                 try:
-                    self._zygote = _Zygote(self._modules, env=self._env)
+                    self._zygote.wait_ready()
                 except OSError:
+                    self._zygote = None
                     self._zygote_wanted = False  # start kernels the ordinary way
             return self._zygote
 
@@ -344,6 +402,10 @@ class KernelPool:
             transport="ipc", ip=str(self._work_dir / f"k{number}"),
             connection_file=str(self._work_dir / f"kernel-{number}.json"))
         zygote = self._zygote_or_none()
+        with self._wake:
+            if self._closed:
+                raise OpslibError("the run was stopped before this kernel started")
+            self._started.append(km)
         if zygote is not None:
             km.use_zygote(zygote, str(log_path))
         client = None
@@ -365,6 +427,23 @@ class KernelPool:
             if client is not None:
                 client.stop_channels()
         return km
+
+    def abort(self) -> None:
+        """Kill every kernel now, in use or not (the run is being stopped); close() after.
+
+        Notebooks running in them end with a dead kernel; take() raises from now on.
+        """
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+            started = list(self._started)
+        zygote = self._zygote  # without the lock: a starter holds it while the zygote imports
+        if zygote is not None:
+            zygote.close()  # its forked kernels die with it
+        for km in started:
+            process = getattr(km.provisioner, "process", None)
+            if process is not None:
+                process.kill()
 
     def close(self) -> None:
         """Stop starting kernels, stop those nobody took, and stop the zygote."""
@@ -392,3 +471,87 @@ class KernelPool:
             self._slots.release()
             if not isinstance(item, BaseException):
                 stop_kernel(item)
+
+
+# ---------------------------------------------------------------------------------------
+# Run folders: a run's settings, connection files and kernel logs, locked while it lives.
+
+
+@contextmanager
+def run_folder() -> Iterator[Path]:
+    """A private temporary folder for one run, locked until the run ends, then removed.
+
+    It is made under a hidden name and renamed once locked, so a `playbook-run-*` folder is
+    locked for as long as its run lives; the lock goes with the process however it ends.
+    """
+    hidden = Path(tempfile.mkdtemp(prefix=f".{RUN_PREFIX}"))
+    lock = open(hidden / RUN_LOCK, "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        folder = hidden.with_name(hidden.name[1:])
+        hidden.rename(folder)
+    except BaseException:
+        lock.close()
+        shutil.rmtree(hidden, ignore_errors=True)
+        raise
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        lock.close()
+
+
+def _left_over(folder: Path) -> bool:
+    """Whether the run that made `folder` is over."""
+    try:
+        age = time.time() - folder.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    if folder.name.startswith("."):  # its run died while making it (or makes it right now)
+        return age > 60
+    try:
+        with open(folder / RUN_LOCK) as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+    except BlockingIOError:
+        return False
+    except FileNotFoundError:
+        return age > UNLOCKED_STALE_SECONDS
+
+
+def stale_run_folders(root: Path | None = None) -> list[Path]:
+    """Run folders in the temporary folder (or `root`) whose run is over."""
+    root = Path(root or tempfile.gettempdir())
+    found = sorted(root.glob(f"{RUN_PREFIX}*")) + sorted(root.glob(f".{RUN_PREFIX}*"))
+    return [folder for folder in found if folder.is_dir() and _left_over(folder)]
+
+
+def kill_run_processes(folder: Path) -> list[int]:
+    """Kill this user's processes started for a run folder: its kernels and zygote, known by
+    the settings file the run gave them (PLAYBOOK_SETTINGS). Returns their ids (Linux)."""
+    marker = f"PLAYBOOK_SETTINGS={folder}{os.sep}".encode()
+    killed = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if entry.stat().st_uid != os.getuid() or int(entry.name) == os.getpid():
+                continue
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if any(item.startswith(marker) for item in environ):
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+            except ProcessLookupError:
+                pass
+    return killed
+
+
+def clear_stale_run_folders(root: Path | None = None) -> tuple[int, int]:
+    """Remove the run folders of runs that are over and kill the kernels they left alive;
+    return (folders removed, processes killed)."""
+    folders = stale_run_folders(root)
+    killed = sum(len(kill_run_processes(folder)) for folder in folders)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(folders), killed

@@ -15,6 +15,12 @@ to HTML in this process, and files `OUT/<cadence>/<date>/<name>.ipynb`, `<name>.
 * A date's files are written to a temporary folder and swapped into place when the run
   is complete, so a report only appears complete and re-running a date replaces it whole.
 * One lock per cadence: a second run of the same cadence stops at once.
+* Before the notebooks, the tables they declare they read (`READS` in `opslib.views`) are
+  checked against the data contract; a notebook reading a table that breaks it is failed
+  without running, naming table, column and rule. The others run.
+* Kernels die with the run (see opslib.kernels); SIGTERM stops a run cleanly (kernels
+  killed, temporary folders removed, RunInterrupted), and a run removes what runs killed
+  earlier left in the temporary folder.
 
 >>> period_end("weekly", dt.date(2025, 11, 28)), period_end("monthly", dt.date(2025, 11, 28))
 (datetime.date(2025, 11, 23), datetime.date(2025, 10, 31))
@@ -31,8 +37,10 @@ import html
 import json
 import logging
 import os
+import ast
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -48,17 +56,22 @@ from typing import Any
 from opslib import reports
 from opslib.config import Settings
 from opslib.errors import BadParameter, MissingFileError, OpslibError
-from opslib.kernels import STARTUP_SECONDS, KernelPool, imported_modules
+from opslib.kernels import (STARTUP_SECONDS, KernelPool, clear_stale_run_folders,
+                            imported_modules, run_folder)
+from opslib.schema import (TABLES, Violation, check_foreign_keys, read_for_validation,
+                           table_path, validate_table)
 
 __all__ = [
-    "CADENCES", "KERNEL_NAME", "NOTEBOOKS_DIR", "RunLocked", "NotebookResult", "RunResult",
-    "RunReport", "run", "period_end", "period_start", "due_dates", "find_notebooks",
-    "ensure_kernel", "cadence_lock", "settings_toml", "import_dropped_files",
+    "CADENCES", "KERNEL_NAME", "NOTEBOOKS_DIR", "RunLocked", "RunInterrupted", "NotebookResult",
+    "RunResult", "RunReport", "run", "period_end", "period_start", "due_dates",
+    "find_notebooks", "ensure_kernel", "cadence_lock", "settings_toml", "import_dropped_files",
+    "notebook_reads", "contract_breaks",
 ]
 
 CADENCES = ("daily", "weekly", "monthly")
 KERNEL_NAME = "store-ops-playbook"
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+# The notebooks shipped in the package; `playbook run` passes the workspace's copies instead.
+NOTEBOOKS_DIR = Path(__file__).resolve().parent / "notebooks"
 # Settings the kernels never see: where failure notices go (a webhook URL is a secret).
 NOTIFY_KEYS = ("webhook_url", "smtp_host", "smtp_port", "smtp_user", "mail_from", "mail_to")
 SECRET_ENV = ("PLAYBOOK_SMTP_PASSWORD",)
@@ -71,6 +84,14 @@ _QUIET = logging.NullHandler()
 
 class RunLocked(OpslibError):
     """Another `playbook run` of the same cadence holds the lock."""
+
+
+class RunInterrupted(OpslibError):
+    """The run was stopped by SIGTERM before it finished."""
+
+
+class _Terminated(BaseException):
+    """Raised by the SIGTERM handler: a BaseException, so no `except Exception` swallows it."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,14 +171,24 @@ def ensure_kernel() -> Any:
     manager = KernelSpecManager(kernel_dirs=[str(kernels)])
     try:
         spec = manager.get_kernel_spec(KERNEL_NAME)
-        if Path(spec.argv[0]) == Path(sys.executable):
+        if _same_interpreter(Path(spec.argv[0]), Path(sys.executable)):
             return manager
     except NoSuchKernel:
         pass
-    from ipykernel.kernelspec import install
+    from ipykernel.kernelspec import write_kernel_spec
 
-    install(kernel_name=KERNEL_NAME, display_name="Store Ops Playbook", prefix=sys.prefix)
+    # As ipykernel's install(), without leaving its temporary folder behind.
+    with tempfile.TemporaryDirectory() as staging:
+        source = write_kernel_spec(Path(staging) / KERNEL_NAME,
+                                   overrides={"display_name": "Store Ops Playbook"},
+                                   python_arguments=["-Xfrozen_modules=off"])
+        manager.install_kernel_spec(str(source), kernel_name=KERNEL_NAME, prefix=sys.prefix)
     return manager
+
+
+def _same_interpreter(a: Path, b: Path) -> bool:
+    """python and python3 of one environment are the same interpreter (one links the other)."""
+    return a == b or (a.parent == b.parent and a.exists() and a.resolve() == b.resolve())
 
 
 def _toml_value(value: Any) -> str:
@@ -204,6 +235,127 @@ def import_dropped_files(data_dir: Path, *, settings: Settings) -> str:
     except ImportError:
         return "Importing dropped files is not available yet: reports use the tables as they are."
     return import_raw_folder(data_dir, settings=settings).text()
+
+
+# ---------------------------------------------------------------------------------------
+# What the notebooks read, checked against the data contract before they run
+
+
+def _module_reads(module: str) -> tuple[str, ...] | None:
+    """The `READS` of an opslib module, read from its source (not imported); None if none."""
+    base = Path(__file__).resolve().parent.joinpath(*module.split(".")[1:])
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                target = node.targets[0] if isinstance(node, ast.Assign) else \
+                    getattr(node, "target", None)
+                if isinstance(target, ast.Name) and target.id == "READS":
+                    return tuple(ast.literal_eval(node.value))
+            return None
+    return None
+
+
+def notebook_reads(notebook: Path) -> set[str] | None:
+    """What a notebook reads: tables ("orders") and single columns ("orders.created_at").
+
+    Declared by `READS` in the `opslib.views` page modules the notebook imports, plus the
+    setup's own (`opslib.views.READS`). None when no page module it imports declares any:
+    such a notebook is not checked before it runs.
+    """
+    modules = [m for m in imported_modules([notebook]) if m.startswith("opslib.views.")]
+    pages = [reads for m in modules if (reads := _module_reads(m)) is not None]
+    if not pages:
+        return None
+    return {entry for reads in pages for entry in reads} | set(_module_reads("opslib.views") or ())
+
+
+def contract_breaks(data_dir: Path, tables: set[str]) -> list[Violation]:
+    """The data-contract violations of the present `tables`, as `playbook check` finds them
+    (their references to other tables included)."""
+    wanted = set(tables) | {fk.table for name in tables for fk in TABLES[name].foreign_keys}
+    frames, found = {}, []
+    for name in [t for t in TABLES if t in wanted and table_path(data_dir, t).exists()]:
+        try:
+            frame = read_for_validation(table_path(data_dir, name))
+        except Exception as err:  # pyarrow's and the file system's errors alike
+            found.append(Violation(name, None, f"unreadable Parquet ({err})", -1))
+            continue
+        try:
+            problems = validate_table(name, frame)
+        except Exception as err:
+            problems = [Violation(name, None, f"could not be checked ({type(err).__name__}: "
+                                              f"{err})", -1)]
+        found += problems
+        if not problems:
+            frames[name] = frame
+    found += check_foreign_keys(frames)
+    return [v for v in found if v.table in tables]
+
+
+def _concerns(violation: Violation, reads: set[str]) -> bool:
+    """Whether a violation is about something a notebook reads (its table or its column)."""
+    table = violation.table
+    return table in reads or f"{table}.{violation.column}" in reads or (
+        violation.column is None and any(r.startswith(f"{table}.") for r in reads))
+
+
+def _describe(violation: Violation) -> str:
+    rows = "the whole column" if violation.failing_rows < 0 else \
+        f"{violation.failing_rows:,} row(s)"
+    return f"{violation.table}.{violation.column or '*'}: {violation.rule} ({rows})"
+
+
+def _contract_gate(notebooks: list[Path], *, data_dir: Path,
+                   echo: Callable[[str], None]) -> dict[Path, list[Violation]]:
+    """The notebooks that read a table breaking the contract, with the violations."""
+    reads = {nb: found for nb in notebooks if (found := notebook_reads(nb)) is not None}
+    tables = {entry.split(".")[0] for found in reads.values() for entry in found}
+    breaks = contract_breaks(data_dir, tables & set(TABLES)) if tables else []
+    blocked = {nb: [v for v in breaks if _concerns(v, found)] for nb, found in reads.items()}
+    for violation in {id(v): v for found in blocked.values() for v in found}.values():
+        echo(f"Data contract broken: {_describe(violation)}; the notebooks that read it are "
+             f"not run (see `playbook check`).")
+    return {nb: found for nb, found in blocked.items() if found}
+
+
+def _not_run(violations: list[Violation]) -> tuple[str, list[dict]]:
+    """The error and warnings of a notebook failed for reading a table that breaks the
+    contract (rules, never example values: the page may be shared)."""
+    error = _one_line("not run: it reads data that breaks the data contract: "
+                      + "; ".join(_describe(v) for v in violations)
+                      + ". Run `playbook check`, fix the source data and import again.")
+    warnings = [{"code": "contract_break", "table": v.table, "column": v.column,
+                 "rule": v.rule, "rows": v.failing_rows,
+                 "message": f"{_describe(v)}: breaks the data contract"}
+                for v in violations]
+    return error, warnings
+
+
+# ---------------------------------------------------------------------------------------
+# Signals
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into RunInterrupted, raised in the main thread once the cleanup (kernels
+    killed, temporary folders removed) is done; a second SIGTERM meanwhile is ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except _Terminated:
+        raise RunInterrupted("the run was stopped (SIGTERM) before it finished: its kernels "
+                             "were stopped and the dates it had not finished were not filed",
+                             fix="Run it again; reports filed before are unchanged.") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # ---------------------------------------------------------------------------------------
@@ -393,7 +545,8 @@ def _execute(source: Path, target: Path, *, pool: KernelPool, parameters: dict[s
 
 
 def _finish_notebook(unit: _Unit, source: Path, *, status: str, error: str | None,
-                     attempts: int, seconds: float) -> NotebookResult:
+                     attempts: int, seconds: float,
+                     extra_warnings: tuple[dict, ...] | list[dict] = ()) -> NotebookResult:
     """Read the run notebook, write its HTML beside it, and summarise the outcome."""
     import nbformat
 
@@ -405,6 +558,7 @@ def _finish_notebook(unit: _Unit, source: Path, *, status: str, error: str | Non
     else:  # the kernel never ran it: keep an error page all the same
         nb = nbformat.v4.new_notebook()
     kpis, warnings = reports.collect_outputs(nb)
+    warnings = list(extra_warnings) + warnings
     try:
         page = reports.export_html(nb, title=f"{name} · {unit.cadence} {unit.date}",
                                    error=None if status == "ok" else f"{status}: {error}",
@@ -496,6 +650,10 @@ def run(cadence: str, *, data_dir: Path, out_dir: Path, settings: Settings,
     day = date or settings.yesterday()
     jobs = max(1, jobs or os.cpu_count() or 1)
     report = RunReport()
+    folders, killed = clear_stale_run_folders()
+    if folders:
+        report.messages.append(f"Removed what {folders} earlier run(s) left behind: their "
+                               f"temporary folders and {killed} kernel process(es).")
 
     plan: list[tuple[str, list[Path]]] = []
     for name in cadences:
@@ -520,6 +678,7 @@ def run(cadence: str, *, data_dir: Path, out_dir: Path, settings: Settings,
         return report
 
     with ExitStack() as stack:
+        stack.enter_context(_stop_on_sigterm())
         for name, _ in plan:
             stack.enter_context(cadence_lock(out_dir, name))
         units: list[_Unit] = []
@@ -576,24 +735,45 @@ def _run_units(units: list[_Unit], *, report: RunReport, data_dir: Path, out_dir
     logging.getLogger("papermill").addHandler(_QUIET)
     tasks = [(unit, source) for unit in units for source in unit.notebooks]
     timeout = settings.runs.notebook_timeout_seconds
-    work_dir = Path(tempfile.mkdtemp(prefix="playbook-run-"))
+    with run_folder() as work_dir:
+        _run_tasks(tasks, units, report=report, data_dir=data_dir, out_dir=out_dir,
+                   settings=settings, jobs=jobs, notebooks_dir=notebooks_dir, echo=echo,
+                   progress=progress, specs=specs, timeout=timeout, work_dir=work_dir)
+    report.runs.sort(key=lambda r: (r.date, CADENCES.index(r.cadence)))
+
+
+def _run_tasks(tasks: list[tuple[_Unit, Path]], units: list[_Unit], *, report: RunReport,
+               data_dir: Path, out_dir: Path, settings: Settings, jobs: int,
+               notebooks_dir: Path, echo: Callable[[str], None], progress: bool, specs: Any,
+               timeout: int, work_dir: Path) -> None:
+    """Start the kernels, import, check the contract, then run every notebook; on an
+    interruption kill the kernels and let nothing more be filed."""
     settings_file = work_dir / "playbook.toml"
     settings_file.write_text(settings_toml(settings), encoding="utf-8")
     remaining = {id(unit): len(unit.notebooks) for unit in units}
     lock = threading.Lock()
+    stopping = threading.Event()
+    blocked: dict[Path, list[Violation]] = {}
     pool: KernelPool | None = None
+    workers: ThreadPoolExecutor | None = None
     bar = None
 
     def work(unit: _Unit, source: Path) -> None:
         start = time.monotonic()
         with lock:
             unit.started_at = unit.started_at or dt.datetime.now().astimezone()
-        status, error, attempts = _execute(
-            source, unit.staging / f"{source.stem}.ipynb", pool=pool, timeout=timeout,
-            parameters={"data_dir": str(data_dir), "report_date": unit.date.isoformat(),
-                        "settings_file": str(settings_file)})
+        extra: list[dict] = []
+        if source in blocked:
+            (error, extra), status, attempts = _not_run(blocked[source]), "failed", 0
+        else:
+            status, error, attempts = _execute(
+                source, unit.staging / f"{source.stem}.ipynb", pool=pool, timeout=timeout,
+                parameters={"data_dir": str(data_dir), "report_date": unit.date.isoformat(),
+                            "settings_file": str(settings_file)})
+        if stopping.is_set():
+            return
         result = _finish_notebook(unit, source, status=status, error=error, attempts=attempts,
-                                  seconds=time.monotonic() - start)
+                                  seconds=time.monotonic() - start, extra_warnings=extra)
         with lock:
             unit.results[source.stem] = result
             remaining[id(unit)] -= 1
@@ -615,20 +795,28 @@ def _run_units(units: list[_Unit], *, report: RunReport, data_dir: Path, out_dir
                           work_dir=work_dir, cwd=notebooks_dir, env=_kernel_env(settings_file),
                           modules=imported_modules([s for _, s in tasks]) + ENGINE_MODULES)
         pool.reserve(len(tasks))
-        # Import while the kernels start: they import libraries, they read no data yet.
+        # Import and check while the kernels start: they import libraries, they read no data.
         imported, report.import_failed = _import_step(data_dir, settings=settings)
         echo(imported)
+        blocked.update(_contract_gate(sorted({s for _, s in tasks}), data_dir=data_dir,
+                                      echo=echo))
+        pool.cancel(sum(source in blocked for _, source in tasks))
         if progress:
             from tqdm import tqdm
 
             bar = tqdm(total=len(tasks), unit="notebook", desc="catching up", file=sys.stderr)
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook") as workers:
-            for future in [workers.submit(work, unit, source) for unit, source in tasks]:
-                future.result()
+        workers = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook")
+        for future in [workers.submit(work, unit, source) for unit, source in tasks]:
+            future.result()
+    except BaseException:
+        stopping.set()
+        if pool is not None:
+            pool.abort()
+        raise
     finally:
+        if workers is not None:
+            workers.shutdown(cancel_futures=stopping.is_set())
         if bar is not None:
             bar.close()
         if pool is not None:
             pool.close()
-        shutil.rmtree(work_dir, ignore_errors=True)
-    report.runs.sort(key=lambda r: (r.date, CADENCES.index(r.cadence)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -97,3 +98,40 @@ def test_imported_modules_reads_top_level_imports(tmp_path):
     nbformat.write(nb, path)
     assert imported_modules([path, Path(tmp_path / "missing.ipynb")]) == \
         ["pandas", "json", "opslib", "opslib.views", "altair"]
+
+
+def test_forked_kernels_die_with_the_zygote(tmp_path):
+    """However the zygote ends (SIGKILL here), the kernels forked from it end at once."""
+    pool = KernelPool(kernel_name=KERNEL_NAME, specs=ensure_kernel(), size=2, work_dir=tmp_path,
+                      cwd=tmp_path, env=dict(os.environ), modules=[], fork=True)
+    pool.reserve(2)
+    try:
+        kernels = [pool.take(), pool.take()]
+        pids = [km.provisioner.process.pid for km in kernels]
+        pool._zygote.process.kill()
+        deadline = time.monotonic() + 5
+        while any(km.is_alive() for km in kernels) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid, km in zip(pids, kernels) if km.is_alive()]
+    finally:
+        pool.close()
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_abort_kills_kernels_in_use_and_stops_handing_out(tmp_path, fork):
+    """abort() (a stopped run) kills the kernels handed out and those waiting; take() fails."""
+    pool = KernelPool(kernel_name=KERNEL_NAME, specs=ensure_kernel(), size=2, work_dir=tmp_path,
+                      cwd=tmp_path, env=dict(os.environ), modules=[], fork=fork)
+    pool.reserve(3)
+    try:
+        in_use = pool.take()
+        assert in_use.is_alive()
+        pool.abort()
+        deadline = time.monotonic() + 5
+        while in_use.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not in_use.is_alive()
+        with pytest.raises(OpslibError, match="stopped"):
+            pool.take()
+    finally:
+        pool.close()

@@ -16,6 +16,10 @@ from opslib.views.daily.common import table, tiles
 __all__ = ["summary", "open_by_channel", "breaches", "social_unanswered", "escalations",
            "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("orders", "order_lines", "returns", "tickets")
+
 _BUCKETS = {column: "count" for *_, column in AGE_BUCKETS} | {"count_total": "count"}
 _LIST = ["ticket_id", "channel", "category", "subject", "created_at", "hours_waiting"]
 

@@ -21,6 +21,11 @@ from opslib.views.daily.common import attempt, table, tiles, weekday_before
 
 __all__ = ["summary", "todo", "todo_frame", "figures", "TODO_COLUMNS"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("products", "orders", "order_lines", "shipments", "returns", "inventory_snapshots",
+         "tickets", "content_calendar")
+
 TODO_COLUMNS = ("priority", "area", "task", "count_items")
 
 

@@ -15,6 +15,10 @@ from opslib.views.daily.common import table, tiles
 
 __all__ = ["headline", "comparison", "trend", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("orders", "order_lines", "returns", "web_traffic_daily", "ad_spend_daily")
+
 
 
 def _number(value: float) -> float | None:

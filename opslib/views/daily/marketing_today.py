@@ -12,6 +12,11 @@ from opslib.views.daily.common import table, tiles
 
 __all__ = ["calendar", "posts", "emails", "ads", "promotions", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("orders", "email_campaigns", "social_posts", "ad_spend_daily", "content_calendar",
+         "promotions")
+
 _RATES = {"open_rate": "rate", "click_rate": "rate", "unsubscribe_rate": "rate",
           "spam_rate": "rate", "delivered": "count", "attributed_orders": "count",
           "attributed_revenue": "money", "revenue_per_recipient": "money"}

@@ -15,6 +15,10 @@ from opslib.views.daily.common import table, tiles
 __all__ = ["summary", "pick_list", "overdue_orders", "late_shipments", "tracking_not_sent",
            "wrong_items", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("products", "orders", "order_lines", "shipments", "returns")
+
 _BUCKETS = {column: "count" for *_, column in AGE_BUCKETS} | {"count_total": "count"}
 
 

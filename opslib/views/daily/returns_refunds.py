@@ -14,6 +14,10 @@ from opslib.views.daily.common import table, tiles
 
 __all__ = ["summary", "open_returns", "refunds_due", "received", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("orders", "returns")
+
 _BUCKETS = {column: "count" for *_, column in AGE_BUCKETS} | {"count_total": "count"}
 
 

@@ -13,6 +13,10 @@ from opslib.views.daily.common import table, tiles
 
 __all__ = ["summary", "bestsellers", "stock_outs", "incoming", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("products", "orders", "order_lines", "inventory_snapshots", "purchase_orders")
+
 
 @section("Stock at a glance")
 def summary(store: Store, day: dt.date) -> list:

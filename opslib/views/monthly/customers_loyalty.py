@@ -20,6 +20,10 @@ from opslib.views.monthly.common import (
 __all__ = ["HEADLINE", "CALL_LIST_ROWS", "headline", "new_and_returning", "cohorts",
            "segments", "call_list", "not_subscribed", "surveys", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("customers", "orders", "order_lines", "surveys")
+
 HEADLINE = (
     ("count_customers", "Customers who ordered", "count"),
     ("count_new_customers", "New customers", "count"),

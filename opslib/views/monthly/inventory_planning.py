@@ -17,6 +17,11 @@ from opslib.views.monthly.common import table, tiles
 __all__ = ["FORECAST_ROWS", "summary", "demand", "forecast_quality", "reorder", "abc",
            "slow_and_dead", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("products", "orders", "order_lines", "inventory_snapshots", "purchase_orders",
+         "promotions")
+
 FORECAST_ROWS = 30
 _PLAN_UNITS = {"available": "count", "incoming": "count", "velocity": "number",
                "lead_time_days": "count", "safety_stock": "number", "reorder_point": "number",

@@ -18,6 +18,12 @@ from opslib.views.monthly.common import (
 
 __all__ = ["HEADLINE", "email", "social_results", "promotion_plan", "calendar", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("products", "orders", "order_lines", "inventory_snapshots", "email_campaigns",
+         "email_list_daily", "social_posts", "social_accounts_daily", "content_calendar",
+         "promotions")
+
 HEADLINE = (
     ("email_open_rate", "Open rate", "rate"),
     ("email_click_rate", "Click rate", "rate"),

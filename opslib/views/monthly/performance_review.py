@@ -16,6 +16,11 @@ from opslib.views.monthly.common import (
 
 __all__ = ["HEADLINE", "headline", "trend", "winners_losers", "categories", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("products", "orders", "order_lines", "returns", "inventory_snapshots",
+         "web_traffic_daily", "checkouts")
+
 HEADLINE = (
     ("count_orders", "Orders", "count"),
     ("net_sales", "Net sales", "money"),

@@ -19,6 +19,10 @@ from opslib.views.monthly.common import (
 __all__ = ["HEADLINE", "headline", "carriers", "return_reasons", "free_shipping", "service",
            "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("orders", "order_lines", "shipments", "returns", "tickets", "surveys")
+
 HEADLINE = (
     ("late_delivery_rate", "Late-delivery rate", "rate"),
     ("return_rate", "Return rate (requests per order)", "rate"),

@@ -11,6 +11,10 @@ from opslib.views.weekly import common, data
 
 __all__ = ["ROWS", "headline", "by_category", "balance", "payables", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("purchase_orders", "bank_transactions")
+
 ROWS = (
     ("cash_in", "Money in", "money"),
     ("cash_out", "Money out", "money"),

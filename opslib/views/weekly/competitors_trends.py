@@ -11,6 +11,10 @@ from opslib.views.weekly import common, data
 
 __all__ = ["price_position", "price_changes", "category_trends"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("products", "orders", "order_lines", "competitor_prices")
+
 _PRICE_UNITS = {"competitor_price": "money", "our_price": "money", "price_gap_amount": "money",
                 "price_gap_rate": "rate", "observed_date": "date", "previous_date": "date",
                 "previous_price": "money", "price_change_amount": "money",

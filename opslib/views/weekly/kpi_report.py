@@ -13,6 +13,11 @@ from opslib.views.weekly import common, data
 
 __all__ = ["ROWS", "week_figures", "headline", "trend", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("orders", "order_lines", "shipments", "returns", "tickets", "web_traffic_daily",
+         "ad_spend_daily")
+
 ROWS = (
     ("count_orders", "Orders", "count"),
     ("count_shipments", "Shipments", "count"),

@@ -12,6 +12,11 @@ from opslib.views.weekly import common, data
 __all__ = ["ROWS", "week_figures", "headline", "social_targets", "posts", "emails", "ads",
            "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("orders", "order_lines", "returns", "web_traffic_daily", "email_campaigns",
+         "social_posts", "social_accounts_daily", "ad_spend_daily")
+
 ROWS = (
     ("reach", "Social reach (Σ posts)", "count"),
     ("social_engagement_rate", "Social engagement rate", "rate"),

@@ -10,6 +10,10 @@ from opslib.views.weekly import common, data
 
 __all__ = ["LIST_ROWS", "to_improve", "summary"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("products", "orders", "order_lines", "returns", "tickets", "product_views_daily")
+
 LIST_ROWS = 15  # a short list: the products with the most reasons first
 _UNITS = {"count_reasons": "count", "views": "count", "view_to_order_rate": "rate",
           "count_returns_not_as_described": "count", "count_product_questions": "count",

@@ -12,6 +12,11 @@ from opslib.views.weekly import common, data
 __all__ = ["ROWS", "week_figures", "headline", "unresolved", "call_back", "by_category",
            "by_product", "contact_rate", "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("customers", "products", "orders", "order_lines", "returns", "tickets",
+         "web_traffic_daily", "ad_spend_daily", "surveys")
+
 ROWS = (
     ("count_tickets_opened", "Tickets opened", "count"),
     ("count_csat_responses", "CSAT answers", "count"),

@@ -12,6 +12,11 @@ from opslib.views.weekly import common, data
 __all__ = ["ROWS", "week_figures", "headline", "sources", "funnel_steps", "product_pages",
            "figures"]
 
+# The tables this page reads: `playbook run` checks them against the data contract
+# before the notebook runs (a test keeps this in step with what the page reads).
+READS = ("products", "orders", "order_lines", "returns", "web_traffic_daily",
+         "product_views_daily", "ad_spend_daily")
+
 ROWS = (
     ("count_sessions", "Sessions", "count"),
     ("bounce_rate", "Bounce rate", "rate"),
