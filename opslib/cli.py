@@ -14,9 +14,11 @@ import click
 
 from opslib.config import load_settings
 from opslib.errors import OpslibError
+from opslib.workspace import find_workspace, folder_or_workspace
 
-DATA_HELP = "Data folder holding tables/ (default: ./data)."
-SETTINGS_HELP = "playbook.toml to use (default: $PLAYBOOK_SETTINGS, else ./playbook.toml)."
+DATA_HELP = "Data folder holding tables/ (default: the workspace's data/)."
+SETTINGS_HELP = ("playbook.toml to use (default: $PLAYBOOK_SETTINGS, else the workspace's: "
+                 "$PLAYBOOK_HOME, else the nearest folder upward holding one).")
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -52,8 +54,9 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--data", "data_dir", default="data", show_default=True, type=click.Path(),
-              help="Folder to write the demo store into (its tables/ is replaced).")
+@click.option("--data", "data_dir", default=None, type=click.Path(),
+              help="Folder to write the demo store into (its tables/ is replaced; default: "
+                   "the workspace's data/).")
 @click.option("--size", type=click.Choice(["small", "medium", "large"]), default="medium",
               show_default=True, help="small ≈ 1 year for tests; medium ≈ 3 years, ~50,000 "
               "orders; large ≥ 1,000,000 orders for benchmarks.")
@@ -71,7 +74,8 @@ def demo(data_dir: str, size: str, until: dt.date | None, years: int | None, see
     from opslib.demo import generate
 
     settings = load_settings(settings_file)
-    counts = generate(Path(data_dir), size=size, until=until, years=years, seed=seed,
+    data_dir = folder_or_workspace(data_dir, "data")
+    counts = generate(data_dir, size=size, until=until, years=years, seed=seed,
                       settings=settings)
     total = sum(counts.values())
     click.echo(f"Demo store '{settings.store.name}' written to {data_dir}/tables: "
@@ -79,22 +83,26 @@ def demo(data_dir: str, size: str, until: dt.date | None, years: int | None, see
 
 
 @main.command()
-@click.option("--data", "data_dir", default="data", show_default=True, type=click.Path(),
+@click.option("--data", "data_dir", default=None, type=click.Path(),
               help=DATA_HELP)
 @click.option("--settings", "settings_file", default=None, type=click.Path(),
               help=SETTINGS_HELP)
 def check(data_dir: str, settings_file: str | None) -> None:
-    """Validate every table in DATA/tables against the data contract."""
+    """Validate every table in DATA/tables against the data contract.
+
+    An import killed during its commit is undone first (under the data folder's lock), and
+    the output says so.
+    """
     from opslib.checks import check_store
 
     load_settings(settings_file)
-    report = check_store(Path(data_dir))
+    report = check_store(folder_or_workspace(data_dir, "data"))
     click.echo(report.text())
     if not report.ok:
         sys.exit(1)
 
 
-OUT_HELP = "Reports folder (default: ./outputs)."
+OUT_HELP = "Reports folder (default: the workspace's outputs/)."
 
 
 @main.command(name="run")
@@ -102,9 +110,9 @@ OUT_HELP = "Reports folder (default: ./outputs)."
 @click.option("--date", "date", default=None, metavar="YYYY-MM-DD",
               help="Report date D (default: yesterday in the store's time zone); weekly and "
                    "monthly report on the last complete period ending on or before D.")
-@click.option("--data", "data_dir", default="data", show_default=True, type=click.Path(),
+@click.option("--data", "data_dir", default=None, type=click.Path(),
               help=DATA_HELP)
-@click.option("--out", "out_dir", default="outputs", show_default=True, type=click.Path(),
+@click.option("--out", "out_dir", default=None, type=click.Path(),
               help=OUT_HELP)
 @click.option("--settings", "settings_file", default=None, type=click.Path(),
               help=SETTINGS_HELP)
@@ -112,17 +120,33 @@ OUT_HELP = "Reports folder (default: ./outputs)."
               help="Notebooks run at once (default: the number of cores).")
 @click.option("--only", default=None, metavar="NAME",
               help="Run one notebook of the cadence (its file name without .ipynb).")
+@click.option("--notebooks", "notebooks_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder holding daily/, weekly/ and monthly/ (default: the workspace's "
+                   "notebooks/, your copies).")
 @click.option("--catch-up", is_flag=True,
               help="Also run every period after the last successful run, oldest first.")
-def run_command(cadence: str, date: str | None, data_dir: str, out_dir: str,
+def run_command(cadence: str, date: str | None, data_dir: str | None, out_dir: str | None,
                 settings_file: str | None, jobs: int | None, only: str | None,
-                catch_up: bool) -> None:
-    """Run a cadence's notebooks into dated HTML reports, run.json and OUT/index.html."""
-    from opslib.runner import run
+                notebooks_dir: str | None, catch_up: bool) -> None:
+    """Run a cadence's notebooks into dated HTML reports, run.json and OUT/index.html.
 
-    report = run(cadence, data_dir=Path(data_dir), out_dir=Path(out_dir),
+    The notebooks are the workspace's copies (your edits win); a line says when the
+    installed playbook has newer versions of copies you have not edited.
+    """
+    from opslib.runner import run
+    from opslib.workspace import upgrade_notice
+
+    if notebooks_dir is None:
+        workspace = find_workspace()
+        notebooks_dir = workspace.notebooks_dir
+        notice = upgrade_notice(workspace)
+        if notice:
+            click.secho(notice, fg="yellow")
+    report = run(cadence, data_dir=folder_or_workspace(data_dir, "data"),
+                 out_dir=folder_or_workspace(out_dir, "outputs"),
                  settings=load_settings(settings_file), date=_date(date), jobs=jobs,
-                 only=only, catch_up=catch_up, echo=click.echo, progress=catch_up)
+                 only=only, catch_up=catch_up, notebooks_dir=Path(notebooks_dir),
+                 echo=click.echo, progress=catch_up)
     click.echo(report.text())
     if not report.ok:
         click.secho(f"{len(report.failure_lines())} failure(s); see the lines above.",
@@ -132,9 +156,9 @@ def run_command(cadence: str, date: str | None, data_dir: str, out_dir: str,
 
 @main.command(name="schedule")
 @click.argument("action", type=click.Choice(["show", "install", "remove", "run"]))
-@click.option("--data", "data_dir", default="data", show_default=True, type=click.Path(),
+@click.option("--data", "data_dir", default=None, type=click.Path(),
               help=DATA_HELP)
-@click.option("--out", "out_dir", default="outputs", show_default=True, type=click.Path(),
+@click.option("--out", "out_dir", default=None, type=click.Path(),
               help=OUT_HELP)
 @click.option("--settings", "settings_file", default=None, type=click.Path(),
               help=SETTINGS_HELP)
@@ -147,18 +171,21 @@ def schedule_command(action: str, data_dir: str, out_dir: str, settings_file: st
 
     settings = load_settings(settings_file)
     source = None if settings.source == "defaults" else Path(settings.source)
-    jobs = schedule.planned_jobs(settings, data_dir=Path(data_dir), out_dir=Path(out_dir),
-                                 settings_file=source)
+    data_dir = folder_or_workspace(data_dir, "data")
+    out_dir = folder_or_workspace(out_dir, "outputs")
+    notebooks_dir = find_workspace().notebooks_dir
+    jobs = schedule.planned_jobs(settings, data_dir=data_dir, out_dir=out_dir,
+                                 settings_file=source, notebooks_dir=notebooks_dir)
     zone = settings.store.timezone
     if action == "show":
         click.echo(schedule.show(jobs, zone=zone, method=method))
     elif action == "install":
         click.echo(schedule.install(jobs, zone=zone, method=method))
     elif action == "remove":
-        click.echo(schedule.remove(Path(out_dir), method=method))
+        click.echo(schedule.remove(out_dir, method=method))
     else:
-        schedule.serve(jobs, settings=settings, data_dir=Path(data_dir), out_dir=Path(out_dir),
-                       echo=click.echo)
+        schedule.serve(jobs, settings=settings, data_dir=data_dir, out_dir=out_dir,
+                       notebooks_dir=notebooks_dir, echo=click.echo)
 
 
 IMPORT_SOURCES = ("shopify-orders", "shopify-products", "shopify-customers",
@@ -168,8 +195,9 @@ IMPORT_SOURCES = ("shopify-orders", "shopify-products", "shopify-customers",
 @main.command(name="import")
 @click.argument("source", type=click.Choice(IMPORT_SOURCES))
 @click.argument("files", nargs=-1, required=True)
-@click.option("--data", "data_dir", default="data", show_default=True, type=click.Path(),
-              help="Data folder to import into (tables/, raw/, rejected/ and the ledger).")
+@click.option("--data", "data_dir", default=None, type=click.Path(),
+              help="Data folder to import into (tables/, raw/, rejected/ and the ledger; "
+                   "default: the workspace's data/).")
 @click.option("--mapping", "mapping", default=None, type=click.Path(),
               help="TOML mapping for SOURCE csv (see examples/mappings/); optional for "
                    "woocommerce-orders (the shipped mapping is used).")
@@ -185,13 +213,14 @@ def import_command(source: str, files: tuple[str, ...], data_dir: str, mapping: 
     from opslib import ingest
 
     settings = load_settings(settings_file)
+    data_dir = folder_or_workspace(data_dir, "data")
     if source == "postgres":
         if len(files) != 1 or mapping:
             raise click.UsageError("postgres takes one connection URL, e.g. "
                                    "postgresql://user@localhost:5432/shop, and no --mapping.")
-        report = ingest.import_postgres(files[0], data_dir=Path(data_dir), settings=settings)
+        report = ingest.import_postgres(files[0], data_dir=data_dir, settings=settings)
     else:
-        report = ingest.import_files(source, files, data_dir=Path(data_dir), mapping=mapping,
+        report = ingest.import_files(source, files, data_dir=data_dir, mapping=mapping,
                                      settings=settings)
     click.echo(report.text())
     if not report.ok:
@@ -213,7 +242,7 @@ def template_command(table: str, out: str | None) -> None:
 
 
 @main.command(name="serve")
-@click.option("--data", "data_dir", default="data", show_default=True, type=click.Path(),
+@click.option("--data", "data_dir", default=None, type=click.Path(),
               help=DATA_HELP)
 @click.option("--host", default="localhost", show_default=True,
               help="Address to listen on; anything but localhost needs a login set up.")
@@ -230,14 +259,49 @@ def serve_command(data_dir: str, host: str, port: int, settings_file: str | None
     """Serve the staff pages (Voila, login required) until stopped with Ctrl-C."""
     from opslib import serve
 
+    data_dir = folder_or_workspace(data_dir, "data")
     if set_password:
         password = click.prompt("Staff password", hide_input=True,
                                 confirmation_prompt="Repeat the password")
-        path = serve.set_password(Path(data_dir), password)
+        path = serve.set_password(data_dir, password)
         click.echo(f"Staff password saved (as an argon2 hash) in {path}.")
         return
-    serve.serve(Path(data_dir), settings=load_settings(settings_file), host=host, port=port,
+    from opslib.ingest.commit import finish_interrupted
+
+    settings = load_settings(settings_file)
+    recovered = finish_interrupted(data_dir)  # pages must not show a half-done import
+    if recovered:
+        click.echo(recovered)
+    serve.serve(data_dir, settings=settings, host=host, port=port,
                 idle_timeout=idle_timeout, echo=click.echo)
+
+
+@main.command(name="init")
+@click.argument("folder", required=False, type=click.Path(file_okay=False))
+@click.option("--upgrade", is_flag=True,
+              help="In an existing workspace: update the notebooks you have not edited to the "
+                   "installed version, add new ones, and list the edited ones left alone.")
+def init_command(folder: str | None, upgrade: bool) -> None:
+    """Create a workspace in FOLDER (default: here): a commented playbook.toml, your copies
+    of the notebooks in notebooks/daily|weekly|monthly, data/, outputs/ and a README.
+
+    Never overwrites an existing workspace.
+    """
+    from opslib.workspace import init_workspace, upgrade_workspace
+
+    click.echo(upgrade_workspace(folder) if upgrade else init_workspace(folder or "."))
+
+
+@main.command(name="lab", context_settings={"ignore_unknown_options": True})
+@click.argument("jupyter_options", nargs=-1, type=click.UNPROCESSED)
+def lab_command(jupyter_options: tuple[str, ...]) -> None:
+    """Open the workspace in JupyterLab on the playbook's kernel.
+
+    Other options go to JupyterLab, e.g. `playbook lab --no-browser --port 8890`.
+    """
+    from opslib.lab import start_lab
+
+    start_lab(find_workspace(), list(jupyter_options))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Settings from playbook.toml: store, service levels, stock rules, targets, runs.
 
-Found by an explicit path, else the PLAYBOOK_SETTINGS environment variable, else
-./playbook.toml, else defaults. Unknown keys and bad values are errors that name the key.
+Found by an explicit path, else the PLAYBOOK_SETTINGS environment variable, else the
+workspace's playbook.toml (see opslib.workspace: $PLAYBOOK_HOME, else the nearest folder at
+or above the working directory holding one), else defaults. Unknown keys and bad values are
+errors that name the key.
 
 >>> s = Settings.from_dict({"store": {"timezone": "Europe/Paris", "currency": "EUR"}})
 >>> s.store.timezone, s.service.ship_within_hours
@@ -24,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opslib.errors import MissingFileError, SettingsError
+from opslib.workspace import WorkspaceNotFound, find_workspace
 
 __all__ = ["Settings", "load_settings", "ENV_VAR"]
 
@@ -190,13 +193,14 @@ class Settings:
 
 
 def load_settings(path: str | os.PathLike | None = None) -> Settings:
-    """Resolve settings: `path`, else $PLAYBOOK_SETTINGS, else ./playbook.toml, else defaults."""
+    """Resolve settings: `path`, else $PLAYBOOK_SETTINGS, else the workspace's playbook.toml,
+    else defaults (when no workspace is found)."""
     chosen = path or os.environ.get(ENV_VAR)
     if not chosen:
-        local = Path("playbook.toml")
-        if not local.exists():
+        try:
+            chosen = find_workspace().settings_file
+        except WorkspaceNotFound:
             return Settings()
-        chosen = local
     chosen = Path(chosen)
     if not chosen.is_file():
         raise MissingFileError(f"settings file '{chosen}' does not exist",

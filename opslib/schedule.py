@@ -75,8 +75,10 @@ def _time_of(key: str, value: str) -> tuple[int, int]:
 
 
 def planned_jobs(settings: Settings, *, command: list[str] | None = None, data_dir: Path,
-                 out_dir: Path, settings_file: Path | None) -> list[Job]:
-    """The three jobs with absolute paths, times in the store's time zone."""
+                 out_dir: Path, settings_file: Path | None,
+                 notebooks_dir: Path | None = None) -> list[Job]:
+    """The three jobs with absolute paths, times in the store's time zone (a job runs with
+    no working folder, so the workspace's notebooks folder is named too)."""
     command = command or playbook_command()
     data_dir, out_dir = Path(data_dir).resolve(), Path(out_dir).resolve()
     jobs = []
@@ -86,6 +88,8 @@ def planned_jobs(settings: Settings, *, command: list[str] | None = None, data_d
                 "--out", str(out_dir)]
         if settings_file is not None:
             argv += ["--settings", str(Path(settings_file).resolve())]
+        if notebooks_dir is not None:
+            argv += ["--notebooks", str(Path(notebooks_dir).resolve())]
         dow, day = _DAYS[cadence]
         jobs.append(Job(cadence, hour, minute, dow, day, tuple(argv),
                         out_dir / "logs" / f"{cadence}.log",
@@ -298,24 +302,25 @@ def build_scheduler(jobs: list[Job], *, zone: str, job: Callable[[str], None]):
 
 
 def scheduled_run(cadence: str, *, data_dir: Path, out_dir: Path, settings: Settings,
+                  notebooks_dir: Path | None = None,
                   echo: Callable[[str], None] = print) -> None:
     """One scheduled job: `playbook run <cadence> --catch-up`, reported, never raising."""
     from opslib.runner import run
 
     try:
         report = run(cadence, data_dir=data_dir, out_dir=out_dir, settings=settings,
-                     catch_up=True, echo=echo)
+                     catch_up=True, notebooks_dir=notebooks_dir, echo=echo)
         echo(report.text())
     except OpslibError as err:
         echo(f"Error: {cadence} run: {err}")
 
 
 def serve(jobs: list[Job], *, settings: Settings, data_dir: Path, out_dir: Path,
-          echo: Callable[[str], None] = print, job: Callable[[str], None] | None = None,
-          start: bool = True):
+          notebooks_dir: Path | None = None, echo: Callable[[str], None] = print,
+          job: Callable[[str], None] | None = None, start: bool = True):
     """Catch up every cadence now, then run the jobs on time until interrupted."""
     job = job or functools.partial(scheduled_run, data_dir=data_dir, out_dir=out_dir,
-                                   settings=settings, echo=echo)
+                                   settings=settings, notebooks_dir=notebooks_dir, echo=echo)
     for planned in jobs:
         job(planned.cadence)
     zone = settings.store.timezone

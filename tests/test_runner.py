@@ -277,20 +277,21 @@ def test_a_second_run_of_the_same_cadence_is_refused(tmp_path, monkeypatch):
         with pytest.raises(RunLocked, match="already in progress"):
             run("daily", data_dir=data, out_dir=out, date=D, notebooks_dir=tmp_path / "nb",
                 settings=settings())
-        result = CliRunner().invoke(main, ["run", "daily", "--data", str(data), "--out",
-                                           str(out), "--date", "2025-11-30"])
+        result = CliRunner().invoke(main, ["run", "daily", "--notebooks", str(tmp_path / "nb"),
+                                           "--data", str(data), "--out", str(out), "--date",
+                                           "2025-11-30"])
     assert result.exit_code == 2
     assert "already in progress" in result.output
 
 
-def test_command_exits_non_zero_and_names_the_failure(tmp_path, monkeypatch):
+def test_command_exits_non_zero_and_names_the_failure(tmp_path):
     """`playbook run` exits 1 and prints one line naming the failed notebook and why."""
     make_notebook(tmp_path / "nb" / "daily" / "broken.ipynb", "1 / 0")
     make_notebook(tmp_path / "nb" / "daily" / "fine.ipynb", "print('fine')")
-    monkeypatch.setattr(runner, "NOTEBOOKS_DIR", tmp_path / "nb")
     data = empty_data_dir(tmp_path)
-    result = CliRunner().invoke(main, ["run", "daily", "--data", str(data), "--out",
-                                       str(tmp_path / "out"), "--date", "2025-11-30"])
+    result = CliRunner().invoke(main, ["run", "daily", "--notebooks", str(tmp_path / "nb"),
+                                       "--data", str(data), "--out", str(tmp_path / "out"),
+                                       "--date", "2025-11-30"])
     assert result.exit_code == 1, result.output
     failed = [line for line in result.output.splitlines() if line.startswith("FAILED")]
     assert failed == ["FAILED daily 2025-11-30 broken: failed: ZeroDivisionError: division by "
@@ -298,17 +299,17 @@ def test_command_exits_non_zero_and_names_the_failure(tmp_path, monkeypatch):
     assert (tmp_path / "out" / "daily" / "2025-11-30" / "fine.html").is_file()
 
 
-def test_absent_table_is_no_data_and_exit_zero(tmp_path, monkeypatch):
+def test_absent_table_is_no_data_and_exit_zero(tmp_path):
     """A notebook whose table is absent says 'no data', warns in run.json, and exits 0."""
     make_notebook(tmp_path / "nb" / "daily" / "service.ipynb",
                   "from opslib.store import Store\nimport opslib.display as show",
                   "store = Store.open(data_dir)\n"
                   "show.no_data('tickets', section='Service') if not store.has('tickets') "
                   "else None")
-    monkeypatch.setattr(runner, "NOTEBOOKS_DIR", tmp_path / "nb")
     data = empty_data_dir(tmp_path)
-    result = CliRunner().invoke(main, ["run", "daily", "--data", str(data), "--out",
-                                       str(tmp_path / "out"), "--date", "2025-11-30"])
+    result = CliRunner().invoke(main, ["run", "daily", "--notebooks", str(tmp_path / "nb"),
+                                       "--data", str(data), "--out", str(tmp_path / "out"),
+                                       "--date", "2025-11-30"])
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "daily" / "2025-11-30" / "run.json").read_text())
     assert [w["code"] for w in summary["warnings"]] == ["no_data"]

@@ -1,7 +1,9 @@
 """What every report page shares: the report context, sections, and the setup call.
 
-A notebook's one setup cell calls `open_report(...)`: it resolves the settings and the
-report date (default: yesterday in the store's time zone), opens the store, shows the title
+A notebook's one setup cell calls `open_report(...)`: it resolves the settings, the data
+folder (default: the workspace's data/, found from the folder the notebook runs in, see
+opslib.workspace) and the report date (default: yesterday in the store's time zone), opens
+the store, shows the title
 line and warns when the data looks stale. Section builders take `(store, day)` and return a
 `Section`: a list of display objects shown in order (tiles, tables, charts, notes). A
 section whose table is absent shows a "no data" note instead, and the page goes on. Staff
@@ -23,6 +25,7 @@ from opslib import display as show
 from opslib.config import Settings, load_settings
 from opslib.errors import BadParameter, MissingTableError
 from opslib.store import Store, Window, in_window
+from opslib.workspace import folder_or_workspace
 
 __all__ = ["Report", "Section", "section", "load_report", "open_report", "report_window",
            "CADENCES", "STALE_LOOKBACK_DAYS"]
@@ -118,16 +121,17 @@ def _parse_day(report_date: str | dt.date | None, settings: Settings) -> dt.date
                                "yesterday.") from None
 
 
-def load_report(*, data_dir: str | Path, report_date: str | dt.date | None = None,
+def load_report(*, data_dir: str | Path | None = None, report_date: str | dt.date | None = None,
                 settings_file: str | Path | None = None, cadence: str = "daily") -> Report:
-    """Resolve settings and date, open the store; display nothing (for pages and tests)."""
+    """Resolve settings, data folder and date, open the store; display nothing (for pages
+    and tests). `data_dir` None means the workspace's data/."""
     _check_cadence(cadence)
     settings = load_settings(settings_file)
     day = _parse_day(report_date, settings)
-    return Report(Store.open(data_dir, settings), day, cadence)
+    return Report(Store.open(folder_or_workspace(data_dir, "data"), settings), day, cadence)
 
 
-def open_report(*, data_dir: str | Path, report_date: str | dt.date | None = None,
+def open_report(*, data_dir: str | Path | None = None, report_date: str | dt.date | None = None,
                 settings_file: str | Path | None = None, cadence: str = "daily") -> Report:
     """The setup call of a report notebook: load it, show its title line and warnings."""
     report = load_report(data_dir=data_dir, report_date=report_date,
