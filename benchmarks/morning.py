@@ -21,8 +21,8 @@ import nbformat
 
 from benchmarks.common import BIN, Measured, alternate, measure, playbook, spread
 from opslib.config import load_settings
-from opslib.reports import collect_outputs
-from opslib.runner import KERNEL_NAME, ensure_kernel, find_notebooks, settings_toml
+from opslib.runs.reports import collect_outputs
+from opslib.runs.runner import KERNEL_NAME, ensure_kernel, find_notebooks, settings_toml
 
 TARGET = 3.0
 

@@ -34,7 +34,7 @@ import psutil
 import requests
 
 from benchmarks.common import MB, spread
-from opslib.serve import PAGES
+from opslib.serve.server import PAGES
 
 TODAY = "today"
 

@@ -133,7 +133,7 @@ def run_command(cadence: str, date: str | None, data_dir: str | None, out_dir: s
     The notebooks are the workspace's copies (your edits win); a line says when the
     installed playbook has newer versions of copies you have not edited.
     """
-    from opslib.runner import run
+    from opslib.runs.runner import run
     from opslib.workspace import upgrade_notice
 
     if notebooks_dir is None:
@@ -167,7 +167,7 @@ def run_command(cadence: str, date: str | None, data_dir: str | None, out_dir: s
 def schedule_command(action: str, data_dir: str, out_dir: str, settings_file: str | None,
                      method: str) -> None:
     """Show, install or remove the daily/weekly/monthly schedule, or run it in the foreground."""
-    from opslib import schedule
+    from opslib.runs import schedule
 
     settings = load_settings(settings_file)
     source = None if settings.source == "defaults" else Path(settings.source)
@@ -257,7 +257,7 @@ def template_command(table: str, out: str | None) -> None:
 def serve_command(data_dir: str, host: str, port: int, settings_file: str | None,
                   idle_timeout: int, set_password: bool) -> None:
     """Serve the staff pages (Voila, login required) until stopped with Ctrl-C."""
-    from opslib import serve
+    from opslib.serve import server as serve
 
     data_dir = folder_or_workspace(data_dir, "data")
     if set_password:

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from opslib.runner import KERNEL_NAME, ensure_kernel
+from opslib.runs.runner import KERNEL_NAME, ensure_kernel
 from opslib.workspace import HOME_VAR, Workspace
 
 __all__ = ["lab_argv", "start_lab"]

@@ -11,8 +11,8 @@ import nbformat
 import pytest
 
 from opslib.errors import OpslibError
-from opslib.kernels import KernelPool, imported_modules, stop_kernel
-from opslib.runner import KERNEL_NAME, ensure_kernel
+from opslib.runs.kernels import KernelPool, imported_modules, stop_kernel
+from opslib.runs.runner import KERNEL_NAME, ensure_kernel
 
 
 def ask(km, code: str) -> str:

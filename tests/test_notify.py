@@ -12,9 +12,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
-from opslib import notify
+from opslib.runs import notify
 from opslib.config import RunSettings, Settings
-from opslib.runner import run
+from opslib.runs.runner import run
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ import pytest
 import traitlets
 from demo_data import DEMO_UNTIL
 
-from opslib import pages
+from opslib.serve import pages
 from opslib.errors import BadParameter
 from opslib.metrics import support
-from opslib.pages import StaffPage, checked_choice, checked_day
+from opslib.serve.pages import StaffPage, checked_choice, checked_day
 from opslib.store import Store, Window
 
 FIRST, LAST = dt.date(2025, 1, 1), dt.date(2025, 11, 30)
@@ -107,7 +107,7 @@ def test_an_out_of_range_day_is_refused_and_the_picker_put_back(page_env, caplog
     page.show(pages.pick_list_download)
     before = _html(page)
     picker = page._widgets["day"]
-    with caplog.at_level(logging.WARNING, logger="opslib.pages"):
+    with caplog.at_level(logging.WARNING, logger="opslib.serve.pages"):
         # One message, as a browser sends it (ipywidgets would clamp a lone value to max).
         far = {"year": 2031, "month": 0, "date": 1}
         picker.set_state({"max": far, "value": far})
@@ -174,7 +174,7 @@ def test_a_failing_section_shows_a_short_note_and_logs_the_traceback(page_env, c
         raise RuntimeError("secret internal detail /srv/data")
 
     page = StaffPage.open("today")
-    with caplog.at_level(logging.ERROR, logger="opslib.pages"):
+    with caplog.at_level(logging.ERROR, logger="opslib.serve.pages"):
         page.show(broken)
     html = _html(page)
     assert "could not be shown (reference" in html

@@ -10,7 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from opslib import display, reports
+from opslib import display
+from opslib.runs import reports
 
 
 def notebook(*outputs: dict, markdown: str = "# Daily journal") -> nbformat.NotebookNode:

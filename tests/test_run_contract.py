@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from demo_data import DEMO_UNTIL
 from notebook_runs import write_settings
-from opslib import runner
+from opslib.runs import runner
 from opslib.schema import TABLES, read_for_validation, table_path
 from opslib.store import Store
 from opslib.tables import write_table

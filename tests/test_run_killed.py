@@ -21,8 +21,8 @@ import psutil
 import pytest
 
 from demo_data import DEMO_UNTIL
-from opslib import runner
-from opslib.kernels import RUN_LOCK, clear_stale_run_folders
+from opslib.runs import runner
+from opslib.runs.kernels import RUN_LOCK, clear_stale_run_folders
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Linux process semantics")
 

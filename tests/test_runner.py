@@ -18,11 +18,11 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from opslib import runner
+from opslib.runs import runner
 from opslib.cli import main
 from opslib.config import Settings
 from opslib.errors import BadParameter, MissingFileError
-from opslib.runner import RunLocked, cadence_lock, run
+from opslib.runs.runner import RunLocked, cadence_lock, run
 from opslib.schema import TABLES
 from opslib.tables import write_table
 from demo_data import DEMO_UNTIL

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from opslib import schedule
+from opslib.runs import schedule
 from opslib.cli import main
 from opslib.config import Settings
 from opslib.errors import MissingFileError, SettingsError

@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from opslib.cli import main
 from opslib.errors import BadParameter, SettingsError
-from opslib.serve import (IMAGE_FILES, PAGES, PAGES_DIR, check_login_setup, is_loopback,
-                          login_page, read_password_hash, refused_path, set_password,
-                          start_page)
+from opslib.serve.server import (IMAGE_FILES, PAGES, PAGES_DIR, check_login_setup,
+                                 is_loopback, login_page, read_password_hash, refused_path,
+                                 set_password, start_page)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -185,6 +185,6 @@ def test_the_start_page_links_every_page():
 
 def test_server_and_pages_agree_on_the_data_variable():
     """The server sets the variable the page kernels read."""
-    from opslib import pages, serve
+    from opslib.serve import pages, server as serve
 
     assert serve.DATA_ENV == pages.DATA_ENV == "PLAYBOOK_DATA"

@@ -23,7 +23,7 @@ from serve_support import (ARTIFACTS, PASSWORD, XSS_SUBJECT, XSS_TICKET, Served,
                            hostile_store)
 
 from opslib.metrics import fulfilment, marketing, sales, stock, support
-from opslib.serve import PAGES, set_password
+from opslib.serve.server import PAGES, set_password
 from opslib.store import Store, Window
 
 pytestmark = pytest.mark.slow
@@ -297,7 +297,7 @@ def test_a_hostile_ticket_subject_is_shown_as_text_in_the_page(browser, site):
 def test_a_hostile_ticket_subject_is_shown_as_text_in_the_report(browser, site, demo_settings,
                                                                   tmp_path):
     """The daily customer-service report, exported by the runner, escapes the subject."""
-    from opslib.runner import run
+    from opslib.runs.runner import run
 
     out = tmp_path / "outputs"
     report = run("daily", data_dir=site.data_dir, out_dir=out, settings=demo_settings,

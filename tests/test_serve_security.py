@@ -19,7 +19,7 @@ from demo_data import DEMO_UNTIL
 from serve_support import (FORMULA_SUBJECT, FORMULA_TICKET, PASSWORD, TOKEN, XSS_TICKET,
                            KernelSocket, Served, hostile_store, model, output_html, render)
 
-from opslib.serve import PAGES, set_password
+from opslib.serve.server import PAGES, set_password
 
 pytestmark = pytest.mark.slow
 

@@ -148,7 +148,7 @@ def test_check_waits_for_a_live_commit_instead_of_reporting_its_half_state(store
 
 def test_serve_finishes_the_recovery_before_pages_read_anything(store, tmp_path, monkeypatch):
     """`playbook serve` after a killed import: the pages start on the complete old tables."""
-    import opslib.serve
+    import opslib.serve.server
 
     _killed_import(tmp_path, store, _orders_file(tmp_path / "second.csv", 3),
                    "die-after-move", ".order_lines.parquet.old-")
@@ -157,7 +157,7 @@ def test_serve_finishes_the_recovery_before_pages_read_anything(store, tmp_path,
     def fake_serve(data_dir, **kwargs):
         seen["order_lines"] = len(read_for_validation(table_path(data_dir, "order_lines")))
 
-    monkeypatch.setattr(opslib.serve, "serve", fake_serve)
+    monkeypatch.setattr(opslib.serve.server, "serve", fake_serve)
     result = CliRunner().invoke(main, ["serve", "--data", str(store)])
     assert result.exit_code == 0, result.output
     assert "undone" in result.output and seen == {"order_lines": 4}
@@ -167,7 +167,7 @@ def test_the_run_import_step_undoes_it_and_says_so(store, tmp_path):
     """The run's import step (before any notebook reads) puts the tables back and its line
     in the run's output says an import had stopped half-way."""
     from opslib.config import load_settings
-    from opslib.runner import import_dropped_files
+    from opslib.runs.runner import import_dropped_files
 
     before = _files(store)
     _killed_import(tmp_path, store, _orders_file(tmp_path / "second.csv", 3),

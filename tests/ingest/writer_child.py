@@ -52,7 +52,7 @@ def main(argv: list[str]) -> None:
         _playbook(argv[argv.index("--") + 1:])
     elif mode == "slow-raw":
         from opslib.config import load_settings
-        from opslib.runner import import_dropped_files
+        from opslib.runs.runner import import_dropped_files
 
         _pause_commits(argv[1], argv[2])
         print(import_dropped_files(Path(argv[3]), settings=load_settings(argv[4])), flush=True)

@@ -219,7 +219,7 @@ class _Zygote:
     def __init__(self, modules: list[str], *, env: dict[str, str]) -> None:
         self._lock = threading.Lock()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from opslib.kernels import _zygote_main; _zygote_main()",
+            [sys.executable, "-c", "from opslib.runs.kernels import _zygote_main; _zygote_main()",
              json.dumps(modules), str(os.getpid())], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
 

@@ -18,7 +18,7 @@ to HTML in this process, and files `OUT/<cadence>/<date>/<name>.ipynb`, `<name>.
 * Before the notebooks, the tables they declare they read (`READS` in `opslib.views`) are
   checked against the data contract; a notebook reading a table that breaks it is failed
   without running, naming table, column and rule. The others run.
-* Kernels die with the run (see opslib.kernels); SIGTERM stops a run cleanly (kernels
+* Kernels die with the run (see opslib.runs.kernels); SIGTERM stops a run cleanly (kernels
   killed, temporary folders removed, RunInterrupted), and a run removes what runs killed
   earlier left in the temporary folder.
 
@@ -53,13 +53,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opslib import reports
 from opslib.config import Settings
 from opslib.errors import BadParameter, MissingFileError, OpslibError
-from opslib.kernels import (STARTUP_SECONDS, KernelPool, clear_stale_run_folders,
-                            imported_modules, run_folder)
+from opslib.runs import reports
+from opslib.runs.kernels import (STARTUP_SECONDS, KernelPool, clear_stale_run_folders,
+                                 imported_modules, run_folder)
 from opslib.schema import (TABLES, Violation, check_foreign_keys, read_for_validation,
                            table_path, validate_table)
+from opslib.workspace import SHIPPED_NOTEBOOKS
 
 __all__ = [
     "CADENCES", "KERNEL_NAME", "NOTEBOOKS_DIR", "RunLocked", "RunInterrupted", "NotebookResult",
@@ -69,9 +70,10 @@ __all__ = [
 ]
 
 CADENCES = ("daily", "weekly", "monthly")
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # opslib/
 KERNEL_NAME = "store-ops-playbook"
 # The notebooks shipped in the package; `playbook run` passes the workspace's copies instead.
-NOTEBOOKS_DIR = Path(__file__).resolve().parent / "notebooks"
+NOTEBOOKS_DIR = SHIPPED_NOTEBOOKS
 # Settings the kernels never see: where failure notices go (a webhook URL is a secret).
 NOTIFY_KEYS = ("webhook_url", "smtp_host", "smtp_port", "smtp_user", "mail_from", "mail_to")
 SECRET_ENV = ("PLAYBOOK_SMTP_PASSWORD",)
@@ -243,7 +245,7 @@ def import_dropped_files(data_dir: Path, *, settings: Settings) -> str:
 
 def _module_reads(module: str) -> tuple[str, ...] | None:
     """The `READS` of an opslib module, read from its source (not imported); None if none."""
-    base = Path(__file__).resolve().parent.joinpath(*module.split(".")[1:])
+    base = _PACKAGE_DIR.joinpath(*module.split(".")[1:])
     for path in (base.with_suffix(".py"), base / "__init__.py"):
         if path.is_file():
             for node in ast.parse(path.read_text(encoding="utf-8")).body:
@@ -707,7 +709,7 @@ def run(cadence: str, *, data_dir: Path, out_dir: Path, settings: Settings,
 
 
 def _notify(report: RunReport, *, settings: Settings) -> list[str]:
-    from opslib.notify import send_failure_notice
+    from opslib.runs.notify import send_failure_notice
 
     failed = [r for r in report.runs if not r.ok]
     what = ", ".join(f"{r.cadence} {r.date}" for r in failed) or "the import step"

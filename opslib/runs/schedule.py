@@ -305,7 +305,7 @@ def scheduled_run(cadence: str, *, data_dir: Path, out_dir: Path, settings: Sett
                   notebooks_dir: Path | None = None,
                   echo: Callable[[str], None] = print) -> None:
     """One scheduled job: `playbook run <cadence> --catch-up`, reported, never raising."""
-    from opslib.runner import run
+    from opslib.runs.runner import run
 
     try:
         report = run(cadence, data_dir=data_dir, out_dir=out_dir, settings=settings,

@@ -1,6 +1,6 @@
 """The staff pages' runtime: one page object per kernel, controls checked on the server.
 
-A staff page notebook (opslib/staff_pages/) has one setup cell, `page = StaffPage.open(...)`,
+A staff page notebook (opslib/serve/staff_pages/) has one setup cell, `page = StaffPage.open(...)`,
 then `page.controls(...)` and one `page.show(builder)` per section, where a builder is a
 daily view `(store, day) -> Section` (opslib.views.daily) or one of the staff sections
 below. Each section is shown in its own output area and drawn again when a control changes.
@@ -72,7 +72,7 @@ _ALL = ""  # the "no filter" choice of a dropdown
 _TICKET_LIST = ["ticket_id", "channel", "category", "subject", "created_at", "age_days",
                 "hours_waiting", "is_answered", "is_escalated"]
 
-log = logging.getLogger("opslib.pages")
+log = logging.getLogger("opslib.serve.pages")
 
 
 def checked_day(value: object, *, first: dt.date, last: dt.date) -> dt.date:

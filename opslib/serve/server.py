@@ -1,7 +1,7 @@
 """`playbook serve`: the staff pages, served by Voila, behind a login.
 
 Staff (warehouse, support, marketing) open a browser page that shows their list for the day
-and nothing else. The server is standalone Voila on the folder `opslib/staff_pages/` only
+and nothing else. The server is standalone Voila on the folder `opslib/serve/staff_pages/` only
 (never the data folder, never the repository), with these rules:
 
 * A login is always required: the staff password (stored as an argon2 hash in
@@ -87,7 +87,7 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
-log = logging.getLogger("opslib.serve")
+log = logging.getLogger("opslib.serve.server")
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ def _build_app_class() -> type:
     from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
     from voila.utils import get_voila_labextensions_path
 
-    from opslib.runner import KERNEL_NAME
+    from opslib.runs.runner import KERNEL_NAME
 
     class Refuse(web.RequestHandler):
         """404 for every method: paths that climb folders, routes that do not exist."""
@@ -567,7 +567,7 @@ def serve(data_dir: str | os.PathLike, *, settings: Settings, host: str = "local
     in $PLAYBOOK_TOKEN (taken out of this process's environment, so page kernels never
     see it). `idle_timeout` is the seconds after which a page's idle kernel is shut down.
     """
-    from opslib.runner import SECRET_ENV, ensure_kernel, settings_toml
+    from opslib.runs.runner import SECRET_ENV, ensure_kernel, settings_toml
 
     data_dir = Path(data_dir).resolve()
     if not (data_dir / "tables").is_dir():
