@@ -22,6 +22,14 @@ def need_realdata(folder: str) -> Path:
     return path
 
 
+def usd_settings_file(folder: Path) -> str:
+    """A playbook.toml for a US store in `folder`, for commands run with --settings."""
+    path = folder / "playbook.toml"
+    path.write_text('[store]\ntimezone = "America/New_York"\ncurrency = "USD"\n',
+                    encoding="utf-8")
+    return str(path)
+
+
 SHOPIFY_ORDER_HEADER = [
     "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at",
     "Accepts Marketing", "Currency", "Subtotal", "Shipping", "Taxes", "Total", "Discount Code",

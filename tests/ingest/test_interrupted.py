@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ingest_support import shopify_order, write_shopify_orders
+from ingest_support import shopify_order, usd_settings_file as _settings, \
+    write_shopify_orders
 
 from opslib.cli import main
 from opslib.ingest import commit
@@ -25,13 +26,6 @@ from opslib.schema import read_for_validation, table_path
 
 CHILD = Path(__file__).with_name("writer_child.py")
 KEPT = ("orders", "order_lines", "customers", "products")
-
-
-def _settings(tmp_path: Path) -> str:
-    path = tmp_path / "playbook.toml"
-    path.write_text('[store]\ntimezone = "America/New_York"\ncurrency = "USD"\n',
-                    encoding="utf-8")
-    return str(path)
 
 
 def _orders_file(path: Path, *ids: int) -> Path:

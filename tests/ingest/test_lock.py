@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ingest_support import shopify_order, write_shopify_orders
+from ingest_support import shopify_order, usd_settings_file as _settings, \
+    write_shopify_orders
 
 from opslib.cli import main
 from opslib.datalock import DataLocked, data_lock, holder
@@ -24,13 +25,6 @@ from opslib.ingest.ledger import load_ledger
 from opslib.schema import read_for_validation, table_path
 
 CHILD = Path(__file__).with_name("writer_child.py")
-
-
-def _settings(tmp_path: Path) -> str:
-    path = tmp_path / "playbook.toml"
-    path.write_text('[store]\ntimezone = "America/New_York"\ncurrency = "USD"\n',
-                    encoding="utf-8")
-    return str(path)
 
 
 def _orders_file(path: Path, *ids: int) -> Path:
