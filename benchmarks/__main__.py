@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for demo stores and scratch files (default: %(default)s)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each side")
     parser.add_argument("--quick", action="store_true", help="small stores, a smoke run")
+    parser.add_argument("--superstore", type=Path, metavar="SAMPLE",
+                        help="the Superstore sample CSV: `import` then also measures it "
+                             "repeated to about 200 MB through its example mapping")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in NAMES]
     if unknown:
@@ -74,6 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         sides = imports.compare(file, work=work, reps=args.reps)
         section("Import: Shopify orders export", imports.report(sides, file=file, lines=lines,
                                                                 reps=args.reps))
+        if args.superstore:
+            file = imports.superstore_file(work, args.superstore.resolve(),
+                                           2 if args.quick else imports.SUPERSTORE_COPIES)
+            sides = imports.compare(file, work=work, reps=args.reps,
+                                    mapping=imports.SUPERSTORE_MAPPING)
+            rows = sides.runs["bare read"][-1].stdout.strip()
+            section("Import: Superstore through a mapping", imports.report(
+                sides, file=file, lines=int(rows), reps=args.reps))
     if "pages" in names:
         store = demo_store(work, medium, 3, DATE)
         times = pages.measure_pages(store, reps=args.reps)

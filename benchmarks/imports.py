@@ -9,6 +9,10 @@ the work folder. Two sides, alternating, each into a fresh empty data folder:
 * **bare read**: the floor any importer pays, `pandas.read_csv` of the file as text and
   `to_parquet` of it unchanged (no checks, no canonical tables).
 
+With `--superstore SAMPLE` the same two sides are also measured for a flat CSV through a
+mapping: the Superstore sample repeated with distinct order ids to about 200 MB, through
+examples/mappings/superstore.toml.
+
 The import must account for every row (rows read = loaded + rejected + duplicates) and
 both sides must have read the same number of rows before the timings count. Peak memory
 is that of the whole process tree.
@@ -16,6 +20,7 @@ is that of the whole process tree.
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import sys
@@ -66,11 +71,40 @@ def shopify_file(work: Path, store: Path, lines: int, zone: str) -> Path:
     return path
 
 
-def _import(file: Path, work: Path) -> tuple[Measured, int]:
+SUPERSTORE_COPIES = 92  # about 200 MB and 920,000 lines
+SUPERSTORE_MAPPING = Path(__file__).resolve().parents[1] / "examples" / "mappings" / \
+    "superstore.toml"
+
+
+def superstore_file(work: Path, sample: Path, copies: int = SUPERSTORE_COPIES) -> Path:
+    """The Superstore sample repeated `copies` times, each copy with its own order ids and
+    row ids, made once."""
+    path = work / f"superstore-x{copies}.csv"
+    if path.exists():
+        return path
+    with open(sample, encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    order, row_id = header.index("Order ID"), header.index("Row ID")
+    partial = path.with_suffix(".partial")
+    with open(partial, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        count = 0
+        for copy in range(copies):
+            for row in rows:
+                count += 1
+                prefix, _, number = row[order].rpartition("-")
+                writer.writerow([str(count) if i == row_id else
+                                 f"{prefix}-{copy:02d}{number}" if i == order else value
+                                 for i, value in enumerate(row)])
+    partial.rename(path)
+    return path
+
+
+def _import(file: Path, work: Path, args: tuple[str, ...]) -> tuple[Measured, int]:
     data = Path(tempfile.mkdtemp(prefix="bench-import-", dir=work))
     try:
-        measured = measure(playbook("import", "shopify-orders", str(file), "--data",
-                                    str(data)))
+        measured = measure(playbook("import", *args, str(file), "--data", str(data)))
         read = re.search(r"rows read ([\d,]+) = loaded ([\d,]+) \+ rejected ([\d,]+)",
                          measured.stdout)
         if not read or "✓" not in measured.stdout:
@@ -91,8 +125,11 @@ def _bare(file: Path, work: Path) -> tuple[Measured, int]:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def compare(file: Path, *, work: Path, reps: int):
-    sides = {"import": lambda rep: _import(file, work), "bare read": lambda rep: _bare(file, work)}
+def compare(file: Path, *, work: Path, reps: int, mapping: Path | None = None):
+    """Both sides on `file`: a Shopify orders export, or a CSV through `mapping`."""
+    args = ("csv", "--mapping", str(mapping)) if mapping else ("shopify-orders",)
+    sides = {"import": lambda rep: _import(file, work, args),
+             "bare read": lambda rep: _bare(file, work)}
     return alternate(sides, reps, label="import")
 
 

@@ -36,6 +36,7 @@ class FileImporter:
     encoding: str = "auto"
     delimiter: str = "auto"
     skip_lines: int = 0
+    dictionary: bool = False  # hold the text dictionary-encoded (see `read_text_table`)
 
     def columns(self, path: Path) -> dict[str, str]:
         """Check the header (before anything is read or written); field -> header name."""
@@ -67,20 +68,28 @@ class FileImporter:
                 f"identical to '{earlier.file}' imported {earlier.imported_at[:19]} "
                 f"({earlier.rows_read:,} rows); nothing to do"))
         columns = self.columns(path)
-        wanted = set(columns.values())
+        ctx = Context(data_dir, settings, today or settings.today(), self.source, path.name)
+        rejects = Rejects()
         with import_step("reading it", path.name):
-            raw = read_text_table(path, encoding=self.encoding, delimiter=self.delimiter,
-                                  keep=lambda name: name in wanted,
-                                  skip_lines=self.skip_lines, sha256=digest)
-            raw.frame = self.prepare(raw.frame, columns)
-            notes = self.detect(raw, columns)
+            raw, notes = self.read(path, columns, digest, ctx, rejects)
 
         def build(frame: pd.DataFrame, ctx: Context, rejects: Rejects) -> list[Candidate]:
             ctx.notes.extend(notes)
             return self.build(frame, columns, ctx, rejects)
 
         return run_import(raw, build, source=self.source, data_dir=data_dir,
-                          settings=settings, today=today)
+                          settings=settings, today=today, rejects=rejects)
+
+    def read(self, path: Path, columns: dict[str, str], digest: str, ctx: Context,
+             rejects: Rejects) -> tuple[RawTable, list[str]]:
+        """The file's rows as `build` takes them, and the report's notes on the reading
+        (here: the kept columns as text, `prepare`d)."""
+        wanted = set(columns.values())
+        raw = read_text_table(path, encoding=self.encoding, delimiter=self.delimiter,
+                              keep=lambda name: name in wanted, skip_lines=self.skip_lines,
+                              sha256=digest, dictionary=self.dictionary)
+        raw.frame = self.prepare(raw.frame, columns)
+        return raw, self.detect(raw, columns)
 
 
 def unusual_reading(raw: RawTable) -> list[str]:

@@ -1,7 +1,8 @@
 """The import engine shared by every source: contract checks, upserts, reconciliation.
 
 An importer reads a file as text and builds *candidates*: rows of canonical tables, each
-carrying the input lines it came from (`__lines`). The engine then
+carrying the input lines it came from (`__lines`: the line itself, or a group whose lines
+`Candidate.members` lists, or a Python list of lines). The engine then
 
 1. checks every candidate row against the data contract (empty required values, values not
    allowed, amounts below zero, unknown references, clashing keys) and rejects the input
@@ -17,7 +18,11 @@ carrying the input lines it came from (`__lines`). The engine then
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import datetime as dt
+import gc
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -59,6 +64,11 @@ class Candidate:
     "insert_missing" only adds rows whose key is new (placeholder products and customers
     never overwrite richer rows), lowering the `earliest` columns of existing rows.
     primary: whether these rows decide if an input line was loaded or a duplicate.
+
+    `frame[LINES]` holds, per row, its input line (`members` None), or a group id whose
+    lines `members` (group ids sorted, their lines) lists, or a list of lines, which
+    is turned into the flat form when the candidate is made (a Python list per row
+    costs several times the memory).
     """
 
     table: str
@@ -68,6 +78,29 @@ class Candidate:
     origin: dict[str, str] = field(default_factory=dict)  # canonical column -> source column
     earliest: tuple[str, ...] = ()
     messages: dict[str, str] = field(default_factory=dict)  # column -> message when empty
+    members: tuple[np.ndarray, np.ndarray] | None = None  # (group ids sorted, lines)
+
+    def __post_init__(self) -> None:
+        lines = self.frame[LINES]
+        if lines.dtype == object:  # a list of lines per row: kept flat instead
+            counts = lines.map(len).to_numpy(dtype="int64")
+            groups = np.arange(len(lines), dtype="int64")
+            flat = np.fromiter(itertools.chain.from_iterable(lines), "int64", counts.sum())
+            self.members = np.repeat(groups, counts), flat
+            self.frame = self.frame.assign(**{LINES: groups})
+
+    def lines_of(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The input lines of `rows` (rows of this candidate): for each line, the position
+        of its row in `rows`, and the line."""
+        groups = rows[LINES].to_numpy(dtype="int64")
+        if self.members is None:
+            return np.arange(len(groups)), groups
+        keys, lines = self.members
+        starts = np.searchsorted(keys, groups, "left")
+        counts = np.searchsorted(keys, groups, "right") - starts
+        ends = np.cumsum(counts)
+        at = np.repeat(starts - ends + counts, counts) + np.arange(ends[-1] if len(ends) else 0)
+        return np.repeat(np.arange(len(groups)), counts), lines[at]
 
 
 @dataclass
@@ -141,10 +174,6 @@ def single_lines(lines: pd.Series) -> list[list[int]]:
     return [[n] for n in lines.tolist()]
 
 
-def _explode_lines(rows: pd.DataFrame) -> pd.Series:
-    return rows[LINES].explode().dropna().astype("int64")
-
-
 def _key_tuple(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
     if len(key) == 1:
         return frame[key[0]].astype("object")
@@ -164,7 +193,8 @@ def _contract_rejects(candidates: list[Candidate], ctx: Context, rejects: Reject
     from its lines) only once those pass, so a bad line is rejected for its own fault and
     the order is rebuilt without it, instead of taking its good lines along.
     """
-    single = [c.frame[LINES].map(len).le(1).all() for c in candidates]
+    single = [np.bincount(c.lines_of(c.frame)[0], minlength=1).max() <= 1
+              for c in candidates]
     found = _check_rows([c for c, one in zip(candidates, single) if one], candidates, ctx,
                         rejects)
     if found:
@@ -192,7 +222,7 @@ def _check_rows(checked: list[Candidate], candidates: list[Candidate], ctx: Cont
                     message = cand.messages.get(
                         column.name, f"{label} is empty; {cand.table}.{column.name} needs a "
                         f"value. Fill it in the source (or map another column to it).")
-                    _reject_rows(rejects, frame[empty], source or column.name, None,
+                    _reject_rows(cand, rejects, frame[empty], source or column.name, None,
                                  "missing_value", message)
                     frame = frame[~empty]
                     values = frame[column.name]
@@ -200,8 +230,8 @@ def _check_rows(checked: list[Candidate], candidates: list[Candidate], ctx: Cont
                 bad = values.notna() & ~values.isin(column.allowed)
                 if bad.any():
                     allowed = ", ".join(column.allowed)
-                    _reject_rows(rejects, frame[bad], source or column.name, values[bad],
-                                 "not_allowed", values[bad].map(
+                    _reject_rows(cand, rejects, frame[bad], source or column.name,
+                                 values[bad], "not_allowed", values[bad].map(
                                      lambda v: f"{label} = '{v}' is not one of {allowed} "
                                      f"({cand.table}.{column.name}); map it to one of them."))
                     frame = frame[~bad]
@@ -214,7 +244,8 @@ def _check_rows(checked: list[Candidate], candidates: list[Candidate], ctx: Cont
                 bad = numeric.notna() & (numeric < column.min)
                 if bad.any():
                     rule, hint = _min_rule(column.name, column.type, column.min)
-                    _reject_rows(rejects, frame[bad], source or column.name, values[bad], rule,
+                    _reject_rows(cand, rejects, frame[bad], source or column.name,
+                                 values[bad], rule,
                                  values[bad].map(lambda v: f"{label} = {v} {hint}"))
                     frame = frame[~bad]
         frame = _reject_clashing_keys(cand, frame, rejects)
@@ -228,8 +259,8 @@ def _check_rows(checked: list[Candidate], candidates: list[Candidate], ctx: Cont
             orphan = values.notna() & ~values.isin(known)
             if orphan.any():
                 source = cand.origin.get(fk.column, fk.column)
-                _reject_rows(rejects, frame[orphan], source, values[orphan], "unknown_reference",
-                             values[orphan].map(
+                _reject_rows(cand, rejects, frame[orphan], source, values[orphan],
+                             "unknown_reference", values[orphan].map(
                                  lambda v: f"'{source}' = '{v}' is not a known {fk.table}."
                                  f"{fk.ref}; import the {fk.table} first or fix the value."))
                 frame = frame[~orphan]
@@ -251,7 +282,7 @@ def _reject_beyond_range(cand: Candidate, frame: pd.DataFrame, column, label: st
                                                    f"{range_text(limit)}")):
         if bad.any():
             raw = frame.loc[bad, column.name]
-            _reject_rows(rejects, frame[bad], source or column.name, raw, rule, raw.map(
+            _reject_rows(cand, rejects, frame[bad], source or column.name, raw, rule, raw.map(
                 lambda v: f"{label} = {v} {text} {where}; fix the value in the source."))
     return frame[~infinite & ~over]
 
@@ -267,15 +298,12 @@ def _min_rule(name: str, kind: str, minimum: float) -> tuple[str, str]:
     return "below_minimum", f"is below the minimum {minimum:g}"
 
 
-def _reject_rows(rejects: Rejects, rows: pd.DataFrame, column: str, raw: pd.Series | None,
-                 rule: str, message: str | pd.Series) -> None:
-    exploded = rows[LINES].explode().dropna()
-    lines = exploded.astype("int64")
-    if raw is not None:
-        raw_values = raw.reindex(exploded.index)
-    else:
-        raw_values = pd.Series([None] * len(exploded), index=exploded.index)
-    messages = message.reindex(exploded.index) if isinstance(message, pd.Series) else message
+def _reject_rows(cand: Candidate, rejects: Rejects, rows: pd.DataFrame, column: str,
+                 raw: pd.Series | None, rule: str, message: str | pd.Series) -> None:
+    """Reject the input lines of `rows`, each with its row's raw value and message."""
+    at, lines = cand.lines_of(rows)
+    raw_values = None if raw is None else raw.iloc[at]
+    messages = message.iloc[at] if isinstance(message, pd.Series) else message
     rejects.add(lines, column=column, raw=raw_values, rule=rule, message=messages)
 
 
@@ -293,13 +321,16 @@ def _reject_clashing_keys(cand: Candidate, frame: pd.DataFrame,
     identical = same.duplicated(keep="first")
     later = keys.duplicated(keep="first") & ~identical
     if later.any():
+        at, lines = cand.lines_of(frame)
+        first = pd.Series(lines, index=at)
+        first = first[~first.index.duplicated()].reindex(range(len(frame)))
         first_lines = {}
-        for k, lines in zip(keys, frame[LINES]):
-            first_lines.setdefault(k, lines[0] if len(lines) else None)
+        for k, line in zip(keys, first):
+            first_lines.setdefault(k, None if pd.isna(line) else int(line))
         messages = pd.Series([f"{cand.table} key {k} appears again with different values "
                               f"(first on line {first_lines[k]}); keep one of the two rows."
                               for k in keys[later]], index=frame[later].index)
-        _reject_rows(rejects, frame[later], ", ".join(key), keys[later].map(str),
+        _reject_rows(cand, rejects, frame[later], ", ".join(key), keys[later].map(str),
                      "duplicate_key", messages)
     # exact repeats stay: the engine counts their lines as duplicates skipped
     return frame[~later]
@@ -338,7 +369,7 @@ def _merge(candidates: list[Candidate], ctx: Context) -> _Outcome:
             normalize(cand.table, cand.frame[columns].head(0))
         new[LINES] = cand.frame[LINES].to_numpy() if len(cand.frame) else []
         exact_repeat = pd.Series(_row_hashes(new[columns]), index=new.index).duplicated()
-        duplicate.update(_explode_lines(new[exact_repeat]).tolist())
+        duplicate.update(cand.lines_of(new[exact_repeat])[1].tolist())
         new = new[~exact_repeat]
         old = ctx.existing(cand.table)
         key = spec.key
@@ -349,8 +380,8 @@ def _merge(candidates: list[Candidate], ctx: Context) -> _Outcome:
             unchanged = _same_rows(new[columns], old[columns])
             merged, count = _merged_table(cand, new, old, columns, key, unchanged)
         if cand.primary:
-            loaded.update(_explode_lines(new[~unchanged]).tolist())
-            duplicate.update(_explode_lines(new[unchanged]).tolist())
+            loaded.update(cand.lines_of(new[~unchanged])[1].tolist())
+            duplicate.update(cand.lines_of(new[unchanged])[1].tolist())
         if count:
             tables[cand.table] = merged.reset_index(drop=True)
             changed_counts[cand.table] = count
@@ -415,23 +446,59 @@ def import_step(step: str, file: str) -> Iterator[None]:
         ) from err
 
 
-def settle(raw: pd.DataFrame, build: Build, ctx: Context,
-           rejects: Rejects) -> list[Candidate]:
+def settle(raw: RawTable, build: Build, ctx: Context, rejects: Rejects) -> list[Candidate]:
     """Build candidates, reject lines behind rows that break the contract, rebuild until a
     build rejects nothing more: a rejected line then feeds no row of any table.
 
     Every round but the last rejects at least one more line, so this ends; it takes one
     round per level of dependency (a bad value, then the rows built from several lines),
-    usually two or three.
+    usually two or three. Rejected rows are dropped from `raw.frame` as it goes (their
+    lines stay in `raw.lines`), and a round's tables are freed before the next is built.
     """
+    if raw.lines is None:
+        raw.lines = raw.line_numbers()
     while True:
         ctx.notes.clear()
         ctx.skipped.clear()
-        kept = raw[~raw[LINE].isin(rejects.lines)]
+        raw.frame = without_rejected(raw.frame, rejects)
         before = rejects.count
-        candidates = build(kept, ctx, rejects)
+        candidates = build(raw.frame, ctx, rejects)
+        release_memory()  # what building needed only for a while
         if not _contract_rejects(candidates, ctx, rejects) and rejects.count == before:
             return candidates
+        del candidates
+
+
+def without_rejected(rows: pd.DataFrame | pa.Table, rejects: Rejects
+                     ) -> pd.DataFrame | pa.Table:
+    """The rows whose line is not rejected (the rows themselves when none is: no copy)."""
+    lines = np.asarray(rows[LINE], dtype="int64")
+    rejected = np.isin(lines, np.fromiter(rejects.lines, "int64", rejects.count))
+    if not rejected.any():
+        return rows
+    if isinstance(rows, pa.Table):
+        return rows.filter(pa.array(~rejected))
+    return rows[~rejected]
+
+
+def release_memory() -> None:
+    """Hand the memory a stage of an import freed back to the system: the allocators would
+    keep it, and the next stage's peak would come on top of it."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
 
 
 def _note_free_lines(candidates: list[Candidate], ctx: Context) -> None:
@@ -485,11 +552,16 @@ def run_import(raw: RawTable, build: Build, *, source: str, data_dir: Path,
                     message=f"line has {bad.fields} fields, the header has {bad.expected}; "
                             "check quoting (a stray quote or delimiter) in the source")
     with import_step("checking its rows", raw.name):
-        candidates = settle(raw.frame, build, ctx, rejects)
+        release_memory()
+        candidates = settle(raw, build, ctx, rejects)
         _note_free_lines(candidates, ctx)
     with import_step("merging its rows with the stored tables", raw.name):
+        raw.frame = None  # the rows are in the candidates now
+        release_memory()
         outcome = _merge(candidates, ctx)
-    all_lines = set(raw.frame[LINE].tolist()) | {b.line for b in raw.bad_rows}
+        del candidates
+        release_memory()
+    all_lines = set(raw.line_numbers().tolist()) | {b.line for b in raw.bad_rows}
     rejected = rejects.lines
     skipped = {reason: set(lines) - rejected for reason, lines in ctx.skipped.items()}
     skipped_lines = set().union(*skipped.values())

@@ -34,16 +34,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from opslib.errors import MissingFileError
 from opslib.ingest.base import FileImporter, reject_parsed, unusual_reading
 from opslib.ingest.columns import Want
-from opslib.ingest.engine import LINES, Candidate, Context
+from opslib.ingest.engine import LINES, Candidate, Context, without_rejected
 from opslib.ingest.parse import COUNT_LIMIT, DATE_ORDERS, clean_text, date_order_problem, \
     parse_bool, parse_date, parse_int, parse_number, parse_timestamp
-from opslib.ingest.readers import LINE, ImportFileError, RawTable, sniff_decimal
+from opslib.ingest.readers import LINE, ImportFileError, RawTable, TextBatches, \
+    detect_encoding, read_text_table, sniff_decimal
 from opslib.ingest.rejects import Rejects
 from opslib.schema import TABLES, TYPES, table_path
 
@@ -318,8 +320,11 @@ class MappingImporter(FileImporter):
     def detect(self, raw: RawTable, columns: dict[str, str]) -> list[str]:
         found = unusual_reading(raw) + [f"column '{name}' from '{header}'" for name, header
                                         in columns.items() if header != name]
-        texts = {name: self._missing_as_empty(raw.frame[columns[name]], col)
-                 for name, col in self.mapping.columns.items() if name in columns}
+        # Each distinct value once, at its first row: the evidence is the same, and it is
+        # far less to hold than the whole column.
+        texts = {name: self._missing_as_empty(raw.frame[columns[name]], col).drop_duplicates()
+                 for name, col in self.mapping.columns.items()
+                 if name in columns and columns[name] in raw.frame}
         self.decimal = self.mapping.decimal
         numbers = {name: text for name, text in texts.items()
                    if self.mapping.columns[name].type in ("number", "int")}
@@ -358,18 +363,54 @@ class MappingImporter(FileImporter):
             "thousand-something or a number with three decimals, and no other number in the "
             "file shows the decimal mark", file=raw.name, line=line, column=column, fix=fix)
 
-    def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
+    def read(self, path: Path, columns: dict[str, str], digest: str, ctx: Context,
+             rejects: Rejects) -> tuple[RawTable, list[str]]:
+        """Decide what the mapping leaves to "auto" from a first pass over the columns it
+        depends on, then read the file batch by batch, leaving out the rows `[skip]` names
+        and typing the rest: only the typed rows that could be read and pass the
+        [[checks]] are kept, in Arrow (`build` checks again, as rows go)."""
+        encoding = detect_encoding(path) if self.encoding == "auto" else self.encoding
+        needed = {columns[name] for name, col in self.mapping.columns.items()
+                  if name in columns and col.type in ("number", "int", "date", "timestamp")}
+        probe = read_text_table(path, encoding=encoding, delimiter=self.delimiter,
+                                keep=lambda header: header in needed,
+                                skip_lines=self.skip_lines, sha256=digest)
+        if self.encoding == "auto":
+            probe.detected["encoding"] = probe.encoding
+        notes = self.detect(probe, columns)
+        probe.frame = None  # the columns read for detection are not needed any more
+        wanted = set(columns.values())
+        lines, typed = [], []
+        con = self._connect(ctx)
+        try:
+            with TextBatches(path, encoding=encoding, delimiter=probe.delimiter,
+                             keep=lambda header: header in wanted,
+                             skip_lines=self.skip_lines) as batches:
+                for batch in batches:
+                    frame = batch.to_pandas()
+                    lines.append(frame[LINE].to_numpy(dtype="int64"))
+                    frame = self._skip(con, frame, columns, rejects)
+                    typed.append(self._typed(frame, columns, ctx, rejects))
+            rows = pa.concat_tables(typed)
+            con.register("source", rows)
+            self._apply_checks(con, ctx, rejects, rows)
+        finally:
+            con.close()
+        raw = RawTable(path, digest, probe.encoding, probe.delimiter, batches.header,
+                       without_rejected(rows, rejects), batches.bad_rows, probe.detected,
+                       np.concatenate(lines))
+        return raw, notes
+
+    def build(self, frame: pa.Table, columns: dict[str, str], ctx: Context,
               rejects: Rejects) -> list[Candidate]:
         con = self._connect(ctx)
         try:
-            frame = self._skip(con, frame, columns, rejects)
-            typed = self._typed(frame, columns, ctx, rejects)
-            con.register("__typed", typed)
-            con.execute("CREATE OR REPLACE TEMP TABLE source AS SELECT * FROM __typed")
+            con.register("source", frame)
             self._apply_checks(con, ctx, rejects, frame)
-            if rejects.count:
-                bad = sorted(rejects.lines)
-                con.execute("DELETE FROM source WHERE __line IN (SELECT unnest(?))", [bad])
+            kept = without_rejected(frame, rejects)
+            if kept is not frame:
+                con.unregister("source")
+                con.register("source", kept)
             return [self._table(con, spec, ctx) for spec in self.mapping.tables.values()]
         finally:
             con.close()
@@ -377,6 +418,8 @@ class MappingImporter(FileImporter):
     # -- typing the source columns -------------------------------------------------------
     def _typed(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
                rejects: Rejects) -> pa.Table:
+        """The rows typed by the mapping's columns; rows with a value that cannot be read
+        are rejected and left out."""
         zone = self.mapping.timezone or ctx.settings.store.timezone
         out: dict[str, pd.Series] = {LINE: frame[LINE]}
         fields = [(LINE, pa.int64())]
@@ -396,7 +439,7 @@ class MappingImporter(FileImporter):
                           expected=expected)
             bad |= parsed.bad
             out[name] = parsed.values
-        typed = pd.DataFrame(out, index=frame.index)
+        typed = pd.DataFrame(out, index=frame.index)[~bad]  # rows with a value unread
         return pa.Table.from_pandas(typed, schema=pa.schema(fields), preserve_index=False)
 
     def _parse(self, raw: pd.Series, col: SourceColumn, zone: str):
@@ -497,36 +540,47 @@ class MappingImporter(FileImporter):
         for column in table.columns:
             expression = spec.columns.get(column.name, "NULL")
             selects.append(f"({expression}) AS \"{column.name}\"")
-        lines = "list(__line ORDER BY __line)" if spec.group_by else "[__line]"
-        query = f"SELECT {', '.join(selects)}, {lines} AS __lines FROM source"
-        if spec.where:
-            query += f" WHERE ({spec.where})"
+        # A grouped row names its group by the group's first line; `members` lists the
+        # lines of each group.
+        lines = "min(__line)" if spec.group_by else "__line"
+        where = f" WHERE ({spec.where})" if spec.where else ""
+        query = f"SELECT {', '.join(selects)}, {lines} AS __lines FROM source{where}"
+        keys = ", ".join(spec.group_by)
         if spec.group_by:
-            query += " GROUP BY " + ", ".join(spec.group_by)
+            query += f" GROUP BY {keys}"
         try:
-            result = con.execute(query).arrow()
+            frame = _coerce(spec.name, _arrow(con.execute(query)).to_pandas())
+            members = None
+            if spec.group_by:
+                flat = _arrow(con.execute(
+                    f"SELECT min(__line) OVER (PARTITION BY {keys}) AS g, __line FROM source"
+                    f"{where} ORDER BY g, __line"))
+                members = (flat["g"].to_numpy(), flat[LINE].to_numpy())
         except duckdb.Error as err:
             raise self._sql_error(err, f"tables.{spec.name}") from err
-        if isinstance(result, pa.RecordBatchReader):
-            result = result.read_all()
-        frame = result.to_pandas()
-        frame = _coerce(spec.name, frame)
         origin = {c: e.strip().strip('"') for c, e in spec.columns.items()
                   if e.strip().startswith('"') and e.strip().endswith('"')
                   and e.strip().count('"') == 2}
         return Candidate(spec.name, frame, merge=spec.merge, primary=spec.primary,
-                         origin=origin, earliest=spec.earliest, messages=spec.messages)
+                         origin=origin, earliest=spec.earliest, messages=spec.messages,
+                         members=members)
+
+
+def _arrow(result: duckdb.DuckDBPyConnection) -> pa.Table:
+    table = result.arrow()
+    return table.read_all() if isinstance(table, pa.RecordBatchReader) else table
 
 
 def _coerce(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Cast SQL results to the contract's types, leaving values that do not fit empty
     (the contract check then rejects them, naming the column)."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns are replaced, never changed in place
     for column in TABLES[name].columns:
         values = out[column.name]
         if column.type == "text":
-            out[column.name] = values.astype("object").where(values.notna(), None).map(
-                lambda v: v if v is None else str(v))
+            if not pd.api.types.is_string_dtype(values) or values.dtype == object:
+                out[column.name] = values.astype("object").where(values.notna(), None).map(
+                    lambda v: v if v is None else str(v))
         elif column.type in ("money", "float"):
             out[column.name] = pd.to_numeric(values, errors="coerce").astype("float64")
         elif column.type == "int":
@@ -545,5 +599,5 @@ def _coerce(name: str, frame: pd.DataFrame) -> pd.DataFrame:
             if getattr(stamps.dt, "tz", None) is not None:
                 stamps = stamps.dt.tz_localize(None)
             out[column.name] = [None if pd.isna(v) else v.date() for v in stamps]
-    out[LINES] = out[LINES].map(list)
+    out[LINES] = out[LINES].astype("int64")
     return out

@@ -114,11 +114,14 @@ def clean_text(values: pd.Series, *, strip_apostrophe: bool = False) -> pd.Serie
     >>> clean_text(pd.Series(["a", "b", "c"], index=[1, 2, 3])).to_dict()
     {1: 'a', 2: 'b', 3: 'c'}
     """
-    array = pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.string())
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        array = pa.array(values)  # the text as Arrow holds it: no Python string per value
+    else:
+        array = pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.string())
     array = pc.utf8_trim_whitespace(pc.replace_substring(array, "\xa0", " "))
     if strip_apostrophe:
         array = pc.replace_substring_regex(array, r"^'([\d+(][\d\s()+\-./]*)$", r"\1")
-    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
     # Positional, never by label: `values` may carry any index (rows already dropped).
     result = array.to_pandas()
     result.index = values.index

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -38,7 +39,7 @@ from opslib.errors import MissingFileError, OpslibError
 
 __all__ = ["RawTable", "BadRow", "read_text_table", "read_header_row", "file_sha256",
            "detect_encoding", "sniff_delimiter", "sniff_decimal", "joined_header_hint",
-           "delimiter_name", "ImportFileError", "LINE"]
+           "delimiter_name", "ImportFileError", "LINE", "TextBatches"]
 
 LINE = "__line"  # the column holding each row's first physical line in the file
 _CHUNK_ROWS = 50_000
@@ -72,9 +73,10 @@ class RawTable:
     encoding: str
     delimiter: str
     header: list[str]
-    frame: pd.DataFrame
+    frame: pd.DataFrame | pa.Table  # an importer may hold its rows typed, in Arrow
     bad_rows: list[BadRow] = field(default_factory=list)
     detected: dict[str, str] = field(default_factory=dict)  # "auto" settings -> value found
+    lines: np.ndarray | None = None  # every data row's line, when `frame` holds fewer rows
 
     @property
     def name(self) -> str:
@@ -83,7 +85,13 @@ class RawTable:
     @property
     def rows(self) -> int:
         """Data rows read (good and malformed); blank lines are not rows."""
-        return len(self.frame) + len(self.bad_rows)
+        return len(self.line_numbers()) + len(self.bad_rows)
+
+    def line_numbers(self) -> np.ndarray:
+        """The first line of every well-formed data row read."""
+        if self.lines is not None:
+            return self.lines
+        return np.asarray(self.frame[LINE], dtype="int64")
 
 
 def file_sha256(path: Path) -> str:
@@ -202,7 +210,8 @@ class DecimalSniff:
 def sniff_decimal(columns: dict[str, pd.Series], lines: pd.Series) -> DecimalSniff:
     """Decide the decimal mark from every number of the file at once.
 
-    A value that reads only one way shows the mark: '12,50', '0,125', '1.234,56',
+    `lines` is indexed like the columns (which may hold only some of the rows). A value
+    that reads only one way shows the mark: '12,50', '0,125', '1.234,56',
     '1000,000' a decimal comma; '12.50', '0.125', '1,234.56' a decimal point. '1,234' alone
     reads both ways (a thousand and more, or one and a bit). Currency signs, spaces, signs
     and accounting parentheses are ignored.
@@ -224,7 +233,7 @@ def sniff_decimal(columns: dict[str, pd.Series], lines: pd.Series) -> DecimalSni
         for mark, hits in ((",", comma & ~dot), (".", dot & ~comma), (None, either)):
             if hits.any():
                 at = hits.argmax()
-                example = (str(values.iloc[at]), name, int(lines.iloc[at]))
+                example = (str(values.iloc[at]), name, int(lines.loc[values.index[at]]))
                 if mark is None:
                     ambiguous = ambiguous or example
                 else:
@@ -243,14 +252,17 @@ def _clean_header(name: str) -> str:
 
 def read_text_table(path: str | Path, *, encoding: str = "auto", delimiter: str = "auto",
                     keep: Callable[[str], bool] | None = None,
-                    sha256: str | None = None, skip_lines: int = 0) -> RawTable:
+                    sha256: str | None = None, skip_lines: int = 0,
+                    dictionary: bool = False) -> RawTable:
     """Read a delimited text file as strings, with each row's first line number.
 
     `skip_lines` title lines above the header are passed over (line numbers stay those of
     the file). `keep(column)` chooses which header columns are kept (all by default) so a
     wide export does not hold columns nobody reads. Rows with more or fewer fields than the
     header are returned in `bad_rows` (they become rejects), never silently padded or cut.
-    The encoding and delimiter found for "auto" are in `detected`.
+    The encoding and delimiter found for "auto" are in `detected`. With `dictionary`, each
+    column holds its distinct values once (an Arrow dictionary; `.astype("str")` decodes
+    it): far smaller for exports that repeat values on many rows.
     """
     path = Path(path)
     if not path.is_file():
@@ -259,7 +271,7 @@ def read_text_table(path: str | Path, *, encoding: str = "auto", delimiter: str 
     chosen = detect_encoding(path) if encoding == "auto" else encoding
     digest = sha256 or file_sha256(path)
     with _decoding_errors(path, chosen):
-        raw = _read(path, chosen, delimiter, keep, digest, skip_lines)
+        raw = _read(path, chosen, delimiter, keep, digest, skip_lines, dictionary)
     if encoding == "auto":
         raw.detected["encoding"] = raw.encoding
     if delimiter == "auto":
@@ -311,23 +323,57 @@ def _start(handle: TextIO, path: Path, delimiter: str, skip_lines: int) -> str:
 
 
 def _read(path: Path, encoding: str, delimiter: str, keep: Callable[[str], bool] | None,
-          digest: str, skip_lines: int = 0) -> RawTable:
-    with open(path, encoding=encoding, newline="") as handle:
-        chosen = _start(handle, path, delimiter, skip_lines)
-        reader = csv.reader(handle, delimiter=chosen)
-        header = [_clean_header(h) for h in next(reader)]
-        _check_header(path, header)
-        kept = [i for i, name in enumerate(header) if keep is None or keep(name)]
-        names = [header[i] for i in kept]
-        chunks, bad = _collect(reader, len(header), kept, names, skip_lines)
-    if chunks:
-        table = pa.concat_tables(chunks)
-    else:
-        table = pa.table({**{n: pa.array([], _TEXT) for n in names},
-                          LINE: pa.array([], pa.int64())})
-    frame = table.to_pandas()
-    return RawTable(path, digest, "utf-8" if encoding == "utf-8-sig" else encoding, chosen,
-                    header, frame, bad)
+          digest: str, skip_lines: int = 0, dictionary: bool = False) -> RawTable:
+    batches = TextBatches(path, encoding=encoding, delimiter=delimiter, keep=keep,
+                          skip_lines=skip_lines, dictionary=dictionary)
+    with batches:
+        table = pa.concat_tables(list(batches))
+    # Dictionary columns stay as Arrow holds them (pandas' category type would copy them).
+    frame = table.to_pandas(types_mapper=lambda kind: pd.ArrowDtype(kind)
+                            if pa.types.is_dictionary(kind) else None)
+    return RawTable(path, digest, "utf-8" if encoding == "utf-8-sig" else encoding,
+                    batches.delimiter, batches.header, frame, batches.bad_rows)
+
+
+class TextBatches:
+    """A delimited file read as text in batches of rows (Arrow tables of `large_string`
+    columns plus `__line`), so a large file need not be held whole.
+
+    Open it with `with`: `header`, `delimiter` and `names` (the kept columns) are known
+    from then on; iterate for the batches; `bad_rows` is complete once they are all read.
+    """
+
+    def __init__(self, path: Path, *, encoding: str, delimiter: str,
+                 keep: Callable[[str], bool] | None = None, skip_lines: int = 0,
+                 rows: int = _CHUNK_ROWS, dictionary: bool = False) -> None:
+        self.path, self.encoding, self.skip_lines, self.rows = path, encoding, skip_lines, rows
+        self.dictionary = dictionary
+        self.delimiter, self.keep = delimiter, keep
+        self.header: list[str] = []
+        self.names: list[str] = []
+        self.bad_rows: list[BadRow] = []
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> TextBatches:
+        self._stack.enter_context(_decoding_errors(self.path, self.encoding))
+        handle = self._stack.enter_context(open(self.path, encoding=self.encoding,
+                                                newline=""))
+        self.delimiter = _start(handle, self.path, self.delimiter, self.skip_lines)
+        self._reader = csv.reader(handle, delimiter=self.delimiter)
+        self.header = [_clean_header(h) for h in next(self._reader)]
+        _check_header(self.path, self.header)
+        self._kept = [i for i, name in enumerate(self.header)
+                      if self.keep is None or self.keep(name)]
+        self.names = [self.header[i] for i in self._kept]
+        return self
+
+    def __exit__(self, *exc) -> bool | None:
+        return self._stack.__exit__(*exc)
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        with _decoding_errors(self.path, self.encoding):
+            yield from _collect(self._reader, len(self.header), self._kept, self.names,
+                                self.bad_rows, self.skip_lines, self.rows, self.dictionary)
 
 
 def _check_header(path: Path, header: list[str]) -> None:
@@ -341,15 +387,16 @@ def _check_header(path: Path, header: list[str]) -> None:
         seen.add(name)
 
 
-def _collect(reader: Iterable[list[str]], width: int, kept: list[int],
-             names: list[str], offset: int = 0) -> tuple[list[pa.Table], list[BadRow]]:
-    chunks: list[pa.Table] = []
-    bad: list[BadRow] = []
+def _collect(reader: Iterable[list[str]], width: int, kept: list[int], names: list[str],
+             bad: list[BadRow], offset: int = 0, size: int = _CHUNK_ROWS,
+             dictionary: bool = False) -> Iterator[pa.Table]:
+    """Batches of `size` rows (at least one batch, maybe empty); malformed rows go to `bad`."""
     rows: list[tuple] = []
     lines: list[int] = []
     pick = operator.itemgetter(*kept) if len(kept) > 1 else \
         (lambda record: (record[kept[0]],)) if kept else (lambda record: ())
     previous_end = reader.line_num  # type: ignore[attr-defined]
+    empty = True
     for record in reader:
         start = previous_end + 1 + offset
         previous_end = reader.line_num  # type: ignore[attr-defined]
@@ -360,12 +407,12 @@ def _collect(reader: Iterable[list[str]], width: int, kept: list[int],
             continue
         rows.append(pick(record))
         lines.append(start)
-        if len(rows) >= _CHUNK_ROWS:
-            chunks.append(_to_arrow(rows, lines, names))
+        if len(rows) >= size:
+            yield _to_arrow(rows, lines, names, dictionary)
+            empty = False
             rows, lines = [], []
-    if rows or not chunks:
-        chunks.append(_to_arrow(rows, lines, names))
-    return chunks, bad
+    if rows or empty:
+        yield _to_arrow(rows, lines, names, dictionary)
 
 
 def _shorten(record: list[str]) -> str:
@@ -373,11 +420,14 @@ def _shorten(record: list[str]) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _to_arrow(rows: list[tuple], lines: list[int], names: list[str]) -> pa.Table:
+def _to_arrow(rows: list[tuple], lines: list[int], names: list[str],
+              dictionary: bool = False) -> pa.Table:
     """One chunk of rows as Arrow; large_string is what pandas' text columns hold, so the
     frame takes the chunks as they are instead of copying them."""
     columns = list(zip(*rows)) if rows else [() for _ in names]
     arrays = {name: pa.array(values, _TEXT) for name, values in zip(names, columns)}
+    if dictionary:
+        arrays = {name: array.dictionary_encode() for name, array in arrays.items()}
     arrays[LINE] = pa.array(lines, pa.int64())
     return pa.table(arrays)
 

@@ -27,6 +27,8 @@ Decisions (docs/data-sources.md explains them to users):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -71,13 +73,14 @@ def channel_of(source: pd.Series) -> pd.Series:
                      index=source.index, dtype="object")
 
 
+def _raw(frame: pd.DataFrame, columns: dict[str, str], field: str) -> pd.Series:
+    """A field's text, decoded from the dictionary it may be read into."""
+    return column_or_empty(frame, columns, field).astype("str")
+
+
 def _first_per(values: pd.Series, group: pd.Series) -> pd.Series:
     """Each row gets its group's first non-empty value (order fields on the first row)."""
     return values.groupby(group, sort=False).transform("first")
-
-
-def _lines_per(frame: pd.DataFrame, key: str) -> pd.Series:
-    return lines_by(frame[key], frame[LINE])
 
 
 class ShopifyOrders(FileImporter):
@@ -85,6 +88,7 @@ class ShopifyOrders(FileImporter):
 
     source = "shopify-orders"
     what = "Shopify orders export"
+    dictionary = True  # order fields, empty on most rows, and line fields repeat few values
     spec = {
         "number": Want(("Name", "Order Number")),
         "id": Want(("Id", "ID", "Order ID")),
@@ -123,16 +127,15 @@ class ShopifyOrders(FileImporter):
     def prepare(self, frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
         """Note, on each row, the line of its order's first row with an Id (the row that
         carries the order's fields), so a rejected first row can be named."""
-        number = clean_text(frame[columns["number"]])
-        with_id = frame[LINE].where(clean_text(frame[columns["id"]]).notna())
-        out = frame.copy()
-        out[FIELDS_LINE] = with_id.groupby(number, sort=False).transform("first")
-        return out
+        number = clean_text(_raw(frame, columns, "number"))
+        with_id = frame[LINE].where(clean_text(_raw(frame, columns, "id")).notna())
+        return frame.assign(**{  # the text columns are shared, not copied
+            FIELDS_LINE: with_id.groupby(number, sort=False).transform("first")})
 
     def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
               rejects: Rejects) -> list[Candidate]:
         def raw(field: str) -> pd.Series:
-            return column_or_empty(frame, columns, field)
+            return _raw(frame, columns, field)
 
         def text(field: str) -> pd.Series:
             return clean_text(raw(field), strip_apostrophe=True)
@@ -145,10 +148,19 @@ class ShopifyOrders(FileImporter):
                     "is empty; every line item row must name its order")
         ok = ~missing_number
 
-        order_codes = pd.Series(pd.factorize(number)[0], index=frame.index)  # -1: no number
+        # Order fields are read once per order (its first non-empty value), not per row:
+        # `codes` gives each row its order (-1: no number) and `of_rows` spreads an order
+        # value or mask to the rows.
+        codes = pd.factorize(number)[0]
+        has = codes >= 0
+        count = int(codes.max()) + 1 if len(codes) else 0
 
         def order_text(field: str) -> pd.Series:
-            return _first_per(text(field), order_codes).where(order_codes >= 0, None)
+            values = text(field)
+            return values[has].groupby(codes[has]).first().reindex(range(count))
+
+        def of_rows(mask: np.ndarray | pd.Series) -> pd.Series:
+            return pd.Series(np.asarray(mask, dtype=bool)[codes] & has, index=frame.index)
 
         order_id = order_text("id")
         fields = {name: order_text(name) for name in (
@@ -158,34 +170,37 @@ class ShopifyOrders(FileImporter):
             "refunded_at", "billing_name", "billing_city", "billing_country",
             "shipping_country", "accepts_marketing", "channel", "utm_source")}
         created_raw = order_text("created_at")
+        first_line = frame[LINE][has].groupby(codes[has]).first().reindex(range(count))
+
+        def reject_orders(bad: pd.Series, column: str | None, shown: pd.Series, rule: str,
+                          message: Callable[[str, str, int, int], str]) -> None:
+            """Reject every row of the orders marked in `bad` (order grain); `message`
+            gets the order number, the value shown, the order's first line and its code."""
+            rows = of_rows(bad)
+            at = codes[rows.to_numpy()]
+            values = shown.iloc[at]
+            rejects.add(frame.loc[rows, LINE], column=column, raw=values, rule=rule,
+                        message=[message(n, v, f, c) for n, v, f, c in zip(
+                            number[rows], values, first_line.iloc[at], at)])
 
         # Parse order-level values; a bad one rejects every row of its order.
-        order_bad = pd.Series(False, index=frame.index)
+        order_bad = pd.Series(False, index=range(count))
 
         def order_value(field: str, parsed, expected: str, rule: str) -> pd.Series:
             nonlocal order_bad
-            bad = parsed.bad & ok & ~order_bad
+            bad = parsed.bad & ~order_bad
             if bad.any():
                 header = columns.get(field, field)
                 shown = fields[field] if field in fields else created_raw
-                first_line = frame[LINE].groupby(number, sort=False).transform("first")
                 over = bad & parsed.out_of_range if parsed.out_of_range is not None else \
-                    pd.Series(False, index=frame.index)
-                if over.any():
-                    expected_over = f"within the accepted range {range_text(parsed.limit)}"
-                    rejects.add(frame.loc[over, LINE], column=header, raw=shown[over],
-                                rule="out_of_range", message=[
-                                    f"order {n}: '{header}' = '{v}' (line {f}) is not "
-                                    f"{expected_over}; the whole order is kept out"
-                                    for n, v, f in zip(number[over], shown[over],
-                                                       first_line[over])])
-                rejects.add(frame.loc[bad & ~over, LINE], column=header,
-                            raw=shown[bad & ~over], rule=rule,
-                            message=[f"order {n}: '{header}' = '{v}' (line {f}) is not "
-                                     f"{expected}; the whole order is kept out"
-                                     for n, v, f in zip(number[bad & ~over],
-                                                        shown[bad & ~over],
-                                                        first_line[bad & ~over])])
+                    pd.Series(False, index=bad.index)
+                for mask, wanted, why in (
+                        (over, f"within the accepted range {range_text(parsed.limit or 0)}",
+                         "out_of_range"), (bad & ~over, expected, rule)):
+                    if mask.any():
+                        reject_orders(mask, header, shown, why, lambda n, v, f, c, w=wanted: (
+                            f"order {n}: '{header}' = '{v}' (line {f}) is not {w}; the "
+                            "whole order is kept out"))
                 order_bad |= bad
             return parsed.values
 
@@ -213,7 +228,7 @@ class ShopifyOrders(FileImporter):
                 ("quantity", quantity, "a whole number", "not_a_whole_number"),
                 ("price", price, "an amount", "not_a_number"),
                 ("line_discount", line_discount, "an amount", "not_a_number")):
-            reject_parsed(rejects, frame, parsed, ok & ~order_bad, column=columns[field],
+            reject_parsed(rejects, frame, parsed, ok & ~of_rows(order_bad), column=columns[field],
                           raw=raw(field), rule=rule, expected=expected)
         line_bad = quantity.bad | price.bad | line_discount.bad
 
@@ -227,71 +242,88 @@ class ShopifyOrders(FileImporter):
                 f"currency is {store_currency}", file=ctx.file, column=columns["currency"],
                 fix=f"Set [store] currency = \"{found.split(',')[0]}\" in playbook.toml if "
                     "that is your shop's currency, then import again.")
-        foreign = ok & ~order_bad & currency.notna() & (currency != store_currency)
-        rejects.add(frame.loc[foreign, LINE], column=columns["currency"], raw=currency[foreign],
-                    rule="currency_mismatch", message=[
-                        f"order {n} is in {c}, the store currency is {store_currency}; "
-                        "amounts in two currencies cannot be added up. Convert the order "
-                        "or set the store currency." for n, c in zip(number[foreign],
-                                                                     currency[foreign])])
+        foreign = ~order_bad & currency.notna() & (currency != store_currency)
+        reject_orders(foreign, columns["currency"], currency, "currency_mismatch",
+                      lambda n, c, f, _: f"order {n} is in {c}, the store currency is "
+                      f"{store_currency}; amounts in two currencies cannot be added up. "
+                      "Convert the order or set the store currency.")
         order_bad |= foreign
-        early = ok & ~order_bad & fulfilled_at.notna() & created_at.notna() & \
+        early = ~order_bad & fulfilled_at.notna() & created_at.notna() & \
             (fulfilled_at < created_at)
-        rejects.add(frame.loc[early, LINE], column=columns.get("fulfilled_at"),
-                    raw=fields["fulfilled_at"][early], rule="ship_before_order", message=[
-                        f"order {n} was fulfilled ({f}) before it was placed ({c}); fix the "
-                        "dates in Shopify or leave the order out" for n, f, c in zip(
-                            number[early], fields["fulfilled_at"][early], created_raw[early])])
+        reject_orders(early, columns.get("fulfilled_at"), fields["fulfilled_at"],
+                      "ship_before_order", lambda n, f, _, c: (
+                          f"order {n} was fulfilled ({f}) before it was placed "
+                          f"({created_raw.iloc[c]}); fix the dates in Shopify or leave the "
+                          "order out"))
         order_bad |= early
-        missing_id = ok & ~order_bad & order_id.isna()
+        missing_id = ~order_bad & order_id.isna()
         if FIELDS_LINE in frame:
             fields_line = frame[FIELDS_LINE]
-            lost = missing_id & fields_line.isin(rejects.lines)
-            if lost.any():
+            lost_rows = of_rows(missing_id) & fields_line.isin(rejects.lines)
+            if lost_rows.any():
                 rule_of = rejects.frame().set_index("line")["rule"]
-                rejects.add(frame.loc[lost, LINE], column=columns["id"], raw=None,
+                rejects.add(frame.loc[lost_rows, LINE], column=columns["id"], raw=None,
                             rule="incomplete_order", message=[
                                 f"order {n}: its first row (line {f:.0f}, which carries the "
                                 f"order's fields) is rejected ({rule_of[int(f)]}), so its other "
                                 f"rows cannot be loaded; fix line {f:.0f} and import again"
-                                for n, f in zip(number[lost], fields_line[lost])])
+                                for n, f in zip(number[lost_rows], fields_line[lost_rows])])
+                lost = pd.Series(False, index=range(count))
+                lost.iloc[np.unique(codes[lost_rows.to_numpy()])] = True
                 order_bad |= lost
                 missing_id &= ~lost
-        rejects.add(frame.loc[missing_id, LINE], column=columns["id"], raw=None,
+        missing_rows = of_rows(missing_id)
+        rejects.add(frame.loc[missing_rows, LINE], column=columns["id"], raw=None,
                     rule="missing_value", message=[
                         f"order {n} has no '{columns['id']}' (the platform order id, the key "
                         "that lets a later export update it); export with the Id column"
-                        for n in number[missing_id]])
+                        for n in number[missing_rows]])
         order_bad |= missing_id
 
-        keep = ok & ~order_bad & ~line_bad
+        keep = (ok & ~of_rows(order_bad) & ~line_bad).to_numpy()
+        kept = codes[keep]  # the order of each kept row
+
+        def per_row(values: pd.Series) -> pd.Series:
+            return values.iloc[kept].reset_index(drop=True)
+
         rows = pd.DataFrame({
-            LINE: frame[LINE], "order_id": order_id, "number": number,
-            "created_at": created_at, "quantity": quantity.values, "price": price.values,
-            "line_discount": line_discount.values.fillna(0.0), "sku": text("sku"),
-            "line_name": text("line_name"), "vendor": text("vendor"),
-        })[keep]
+            LINE: frame[LINE][keep].to_numpy(), "order_id": per_row(order_id),
+            "number": number[keep].reset_index(drop=True), "created_at": per_row(created_at),
+            "quantity": quantity.values[keep].reset_index(drop=True),
+            "price": price.values[keep].reset_index(drop=True),
+            "line_discount": line_discount.values[keep].fillna(0.0).reset_index(drop=True),
+            **{name: text(name)[keep].reset_index(drop=True)
+               for name in ("sku", "line_name", "vendor")},
+        })
         rows["position"] = rows.groupby("number", sort=False).cumcount() + 1
-        # One row per order: its first kept row (order fields are the same on every row).
-        first_of_order = keep & ~order_id.where(keep).duplicated()
-        first = pd.DataFrame({name: values[first_of_order] for name, values in {
-            "order_id": order_id, "number": number, "created_at": created_at,
-            "fulfilled_at": fulfilled_at, "cancelled_at": cancelled_at,
-            "refunded_at": refunded_at, **{f: fields[f] for f in (
+        # An order's rows are one group named by its first kept line (`members`).
+        rows["group"] = rows.groupby("order_id", sort=False)[LINE].transform("first")
+        by_group = np.argsort(rows["group"].to_numpy(), kind="stable")
+        members = (rows["group"].to_numpy()[by_group], rows[LINE].to_numpy()[by_group])
+        # One row per order: the order fields of each order with a kept row.
+        first_of_order = ~rows["order_id"].duplicated()
+        chosen = kept[first_of_order.to_numpy()]
+        first = pd.DataFrame({name: values.iloc[chosen].reset_index(drop=True)
+                              for name, values in {
+            "order_id": order_id, "created_at": created_at, "fulfilled_at": fulfilled_at,
+            "cancelled_at": cancelled_at, "refunded_at": refunded_at,
+            **{f: fields[f] for f in (
                 "email", "financial_status", "fulfillment_status", "currency",
                 "discount_code", "shipping_method", "payment_method", "billing_name",
                 "billing_city", "billing_country", "shipping_country", "accepts_marketing",
                 "channel", "utm_source")},
             **money,
         }.items()})
-        fields.clear()  # the per-row order fields are no longer needed: free them now
+        first.insert(1, "number", rows["number"][first_of_order].to_numpy())
+        first[LINES] = rows["group"][first_of_order].to_numpy()
+        fields.clear()  # the order fields are no longer needed: free them now
         money.clear()
 
         lines = pd.DataFrame({
             "order_id": rows["order_id"], "line_number": rows["position"],
             "sku": rows["sku"], "quantity": rows["quantity"], "unit_price": rows["price"],
             "discount_amount": rows["line_discount"], "created_at": rows["created_at"],
-            LINES: rows[LINE].pipe(single_lines),
+            LINES: rows[LINE],
         })
         gross = (rows["quantity"].astype("float64") * rows["price"]).groupby(
             rows["order_id"], sort=False).sum()
@@ -314,7 +346,7 @@ class ShopifyOrders(FileImporter):
             "tax_amount": first["taxes"].fillna(0.0),
             "total_amount": first["total"].fillna(0.0),
             "shipping_country": first["shipping_country"].fillna(first["billing_country"]),
-            LINES: _lines_per(rows, "order_id").reindex(first.index),
+            LINES: first[LINES],
         }).reset_index(drop=True)
         origin = {"order_id": columns["id"], "order_number": columns["number"],
                   "financial_status": columns["financial_status"],
@@ -327,12 +359,13 @@ class ShopifyOrders(FileImporter):
                   "fulfillment_status": columns.get("fulfillment_status",
                                                     "Fulfillment Status")}
         candidates = [
-            Candidate("orders", orders, origin=origin),
+            Candidate("orders", orders, origin=origin, members=members),
             Candidate("order_lines", lines.reset_index(drop=True), merge="replace_orders",
                       origin=origin),
             Candidate("returns", self._refunds(first, orders, ctx), origin={
-                "refund_amount": columns.get("refunded_amount", "Refunded Amount")}),
-            Candidate("shipments", self._shipments(first, orders)),
+                "refund_amount": columns.get("refunded_amount", "Refunded Amount")},
+                members=members),
+            Candidate("shipments", self._shipments(first, orders), members=members),
             Candidate("customers", self._customers(first, orders), merge="insert_missing",
                       primary=False, earliest=("created_at",)),
             Candidate("products", _placeholder_products(rows), merge="insert_missing",
@@ -343,7 +376,8 @@ class ShopifyOrders(FileImporter):
 
     @staticmethod
     def _refunds(first: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.DataFrame:
-        refunded = first[first["refunded_amount"].fillna(0) > 0]
+        refunded = first.loc[first["refunded_amount"].fillna(0) > 0, [
+            "order_id", "refunded_at", "cancelled_at", "created_at", "refunded_amount"]]
         when = refunded["refunded_at"].fillna(refunded["cancelled_at"]).fillna(
             refunded["created_at"])
         lines = orders.set_index("order_id")[LINES]
@@ -358,7 +392,8 @@ class ShopifyOrders(FileImporter):
 
     @staticmethod
     def _shipments(first: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
-        shipped = first[first["fulfilled_at"].notna()]
+        shipped = first.loc[first["fulfilled_at"].notna(),
+                            ["order_id", "shipping_method", "fulfilled_at"]]
         lines = orders.set_index("order_id")[LINES]
         return pd.DataFrame({
             "shipment_id": shipped["order_id"] + "-f1", "order_id": shipped["order_id"],
@@ -372,7 +407,9 @@ class ShopifyOrders(FileImporter):
 
     @staticmethod
     def _customers(first: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
-        known = first[first["email"].notna()].copy()
+        known = first.loc[first["email"].notna(), [
+            "email", "billing_name", "billing_city", "billing_country", "created_at",
+            "accepts_marketing"]]
         known["customer_id"] = known["email"].str.lower()
         known = known.sort_values("created_at")
         grouped = known.groupby("customer_id", sort=False)
