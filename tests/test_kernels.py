@@ -135,3 +135,23 @@ def test_abort_kills_kernels_in_use_and_stops_handing_out(tmp_path, fork):
             pool.take()
     finally:
         pool.close()
+
+
+def test_close_after_abort_does_not_wait_for_a_kernel_killed_while_warming_up(tmp_path):
+    """A run stopped while a kernel is importing its modules ends at once: close() does not
+    wait out the start-up timeout on the kernel that abort() killed."""
+    (tmp_path / "slow_to_import.py").write_text("import time\ntime.sleep(60)\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    pool = KernelPool(kernel_name=KERNEL_NAME, specs=ensure_kernel(), size=1, work_dir=tmp_path,
+                      cwd=tmp_path, env=env, modules=["slow_to_import"], fork=False)
+    pool.reserve(1)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "kernel-1.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(3)  # the kernel is up and importing slow_to_import
+        pool.abort()
+    finally:
+        started = time.monotonic()
+        pool.close()
+    assert time.monotonic() - started < 15

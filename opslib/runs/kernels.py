@@ -323,6 +323,7 @@ class KernelPool:
         self._demand = 0
         self._count = 0
         self._closed = False
+        self._aborted = False  # abort() killed every kernel: close() waits for no starter
         self._stoppers: list[threading.Thread] = []
         self._started: list[Any] = []  # every kernel manager, for abort()
         self._zygote: _Zygote | None = None
@@ -435,6 +436,7 @@ class KernelPool:
         """
         with self._wake:
             self._closed = True
+            self._aborted = True
             self._wake.notify_all()
             started = list(self._started)
         zygote = self._zygote  # without the lock: a starter holds it while the zygote imports
@@ -450,7 +452,9 @@ class KernelPool:
         with self._wake:
             self._closed = True
             self._wake.notify_all()
-        for thread in self._starters:
+        # After abort() a starter may still wait, up to STARTUP_SECONDS, on a kernel that was
+        # killed under it: don't wait for it (a daemon thread; what it starts dies with us).
+        for thread in [] if self._aborted else self._starters:
             while thread.is_alive():
                 self._drain()
                 thread.join(timeout=0.05)
