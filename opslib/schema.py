@@ -534,26 +534,31 @@ def table_path(data_dir: Path, name: str) -> Path:
     return Path(data_dir) / "tables" / f"{name}.parquet"
 
 
-def validate_store(data_dir: Path) -> tuple[dict[str, int], list[Violation]]:
-    """Validate every present table and the links between them.
+def validate_store(data_dir: Path, *, only: set[str] | None = None
+                   ) -> tuple[dict[str, int], list[Violation]]:
+    """Validate every present table (or those in `only`) and the links between them.
 
     Returns the row count of each present table and every violation found. An unreadable
-    file is reported as a violation of the table as a whole.
+    file, or one that cannot be checked, is reported as a violation of the table as a whole.
     """
     frames: dict[str, pd.DataFrame] = {}
     counts: dict[str, int] = {}
     violations: list[Violation] = []
     for name in TABLES:
         path = table_path(data_dir, name)
-        if not path.exists():
+        if (only is not None and name not in only) or not path.exists():
             continue
         try:
             frame = read_for_validation(path)
-        except (OSError, pyarrow_lib.ArrowException) as err:
+        except Exception as err:  # pyarrow's and the file system's errors alike
             violations.append(Violation(name, None, f"unreadable Parquet ({err})", -1))
             continue
         counts[name] = len(frame)
-        found = validate_table(name, frame)
+        try:
+            found = validate_table(name, frame)
+        except Exception as err:
+            found = [Violation(name, None, f"could not be checked ({type(err).__name__}: "
+                                           f"{err})", -1)]
         violations.extend(found)
         if not found:
             frames[name] = frame

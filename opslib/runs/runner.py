@@ -58,8 +58,7 @@ from opslib.errors import BadParameter, MissingFileError, OpslibError
 from opslib.runs import reports
 from opslib.runs.kernels import (STARTUP_SECONDS, KernelPool, clear_stale_run_folders,
                                  imported_modules, run_folder)
-from opslib.schema import (TABLES, Violation, check_foreign_keys, read_for_validation,
-                           table_path, validate_table)
+from opslib.schema import TABLES, Violation, validate_store
 from opslib.workspace import SHIPPED_NOTEBOOKS
 
 __all__ = [
@@ -275,22 +274,7 @@ def contract_breaks(data_dir: Path, tables: set[str]) -> list[Violation]:
     """The data-contract violations of the present `tables`, as `playbook check` finds them
     (their references to other tables included)."""
     wanted = set(tables) | {fk.table for name in tables for fk in TABLES[name].foreign_keys}
-    frames, found = {}, []
-    for name in [t for t in TABLES if t in wanted and table_path(data_dir, t).exists()]:
-        try:
-            frame = read_for_validation(table_path(data_dir, name))
-        except Exception as err:  # pyarrow's and the file system's errors alike
-            found.append(Violation(name, None, f"unreadable Parquet ({err})", -1))
-            continue
-        try:
-            problems = validate_table(name, frame)
-        except Exception as err:
-            problems = [Violation(name, None, f"could not be checked ({type(err).__name__}: "
-                                              f"{err})", -1)]
-        found += problems
-        if not problems:
-            frames[name] = frame
-    found += check_foreign_keys(frames)
+    _, found = validate_store(data_dir, only=wanted)
     return [v for v in found if v.table in tables]
 
 
