@@ -43,12 +43,13 @@ def _month_parts(name: str, table: pa.Table) -> dict[str, pa.Table]:
     months = pc.strftime(values, format="%Y-%m")
     table = table.append_column("__month", months).sort_by([("__month", "ascending"),
                                                            (column, "ascending")])
-    parts = {}
-    for month in pc.unique(table["__month"]).to_pylist():
+    counts = pc.value_counts(table["__month"])  # months in sorted order, undated last
+    table = table.drop_columns(["__month"])
+    parts, start = {}, 0
+    for month, count in zip(counts.field(0).to_pylist(), counts.field(1).to_pylist()):
         label = "undated" if month is None else month
-        mask = pc.is_null(table["__month"]) if month is None else \
-            pc.equal(table["__month"], month)
-        parts[f"part-{label}"] = table.filter(mask).drop_columns(["__month"])
+        parts[f"part-{label}"] = table.slice(start, count)  # a view: the rows are not copied
+        start += count
     return parts
 
 

@@ -24,6 +24,7 @@ import datetime as dt
 import gc
 import itertools
 import logging
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,13 +33,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from opslib.config import Settings
 from opslib.errors import OpslibError
 from opslib.ingest.commit import Transaction
 from opslib.ingest.ledger import LEDGER_FILE, LedgerEntry, load_ledger
 from opslib.ingest.parse import AMOUNT_LIMIT, COUNT_LIMIT, range_text
-from opslib.ingest.readers import LINE, ImportFileError, RawTable
+from opslib.ingest.readers import LINE, ImportFileError, RawTable, RowsOnDisk
 from opslib.ingest.rejects import REJECTED_DIR, Rejects, rejected_file_bytes
 from opslib.ingest.report import FileResult
 from opslib.schema import PANDAS_TYPES, TABLES, read_for_validation, table_path, \
@@ -79,6 +82,7 @@ class Candidate:
     earliest: tuple[str, ...] = ()
     messages: dict[str, str] = field(default_factory=dict)  # column -> message when empty
     members: tuple[np.ndarray, np.ndarray] | None = None  # (group ids sorted, lines)
+    spilled: Path | None = None  # where `frame` waits on disk while other tables merge
 
     def __post_init__(self) -> None:
         lines = self.frame[LINES]
@@ -144,12 +148,9 @@ Build = Callable[[pd.DataFrame, Context, Rejects], list[Candidate]]
 
 def normalize(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """A frame in the contract's column order and pandas types (money rounded to cents)."""
-    table = TABLES[name]
-    frame = frame.copy()
-    for column in table.columns:
-        if column.type == "money":
-            frame[column.name] = pd.to_numeric(frame[column.name]).astype("float64").round(2)
-    arrow = to_arrow(name, frame) if not isinstance(frame, pa.Table) else frame
+    money = {c.name: pd.to_numeric(frame[c.name]).astype("float64").round(2)
+             for c in TABLES[name].columns if c.type == "money"}
+    arrow = to_arrow(name, frame.assign(**money))  # columns replaced, the frame not copied
     return arrow.to_pandas(types_mapper=PANDAS_TYPES.get)
 
 
@@ -256,7 +257,7 @@ def _check_rows(checked: list[Candidate], candidates: list[Candidate], ctx: Cont
             if known is None:
                 continue
             values = frame[fk.column]
-            orphan = values.notna() & ~values.isin(known)
+            orphan = values.notna() & ~_is_in(values, known)
             if orphan.any():
                 source = cand.origin.get(fk.column, fk.column)
                 _reject_rows(cand, rejects, frame[orphan], source, values[orphan],
@@ -349,27 +350,46 @@ def _known_keys(table: str, ref: str, by_table: dict[str, Candidate],
     return pd.concat(parts, ignore_index=True).dropna().unique()
 
 
+def _is_in(values: pd.Series, known: object) -> pd.Series:
+    """`values.isin(known)` in Arrow: pandas turns a large `known` of text into a Python list."""
+    left, right = pa.array(values, from_pandas=True), pa.array(known, from_pandas=True)
+    if pa.types.is_null(left.type) or not len(right):
+        return pd.Series(False, index=values.index)
+    if pa.types.is_string(left.type) or pa.types.is_large_string(left.type):
+        left = left.cast(pa.large_string())
+    try:
+        right = right.cast(left.type) if right.type != left.type else right
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. numbers against text
+        return values.isin(known)
+    found = pc.is_in(left, value_set=right, skip_nulls=True)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index)
+
+
 @dataclass
 class _Outcome:
-    tables: dict[str, pd.DataFrame]  # full new versions of the tables that changed
-    changed: dict[str, int]
-    loaded: set[int]
-    duplicate: set[int]
+    changed: dict[str, int]  # table -> rows added or changed (the tables staged)
+    loaded: np.ndarray  # input lines, sorted, unique
+    duplicate: np.ndarray
 
 
-def _merge(candidates: list[Candidate], ctx: Context) -> _Outcome:
-    tables: dict[str, pd.DataFrame] = {}
+def _merge(candidates: list[Candidate], ctx: Context, txn: Transaction) -> _Outcome:
+    """Merge each candidate with its stored table and stage the new version at once, one
+    table at a time: `candidates` is emptied as it goes, so a table's rows are freed as soon
+    as they are written to the staging folder."""
     changed_counts: dict[str, int] = {}
-    loaded: set[int] = set()
-    duplicate: set[int] = set()
-    for cand in candidates:
+    loaded: list[np.ndarray] = []
+    duplicate: list[np.ndarray] = []
+    while candidates:
+        cand = candidates.pop(0)
         spec = TABLES[cand.table]
         columns = spec.column_names
-        new = normalize(cand.table, cand.frame[columns]) if len(cand.frame) else \
-            normalize(cand.table, cand.frame[columns].head(0))
-        new[LINES] = cand.frame[LINES].to_numpy() if len(cand.frame) else []
+        frame = cand.frame if cand.spilled is None else pd.read_parquet(cand.spilled)
+        cand.frame = None
+        new = normalize(cand.table, frame[columns])
+        new[LINES] = frame[LINES].to_numpy()
+        del frame
         exact_repeat = pd.Series(_row_hashes(new[columns]), index=new.index).duplicated()
-        duplicate.update(cand.lines_of(new[exact_repeat])[1].tolist())
+        duplicate.append(cand.lines_of(new[exact_repeat])[1])
         new = new[~exact_repeat]
         old = ctx.existing(cand.table)
         key = spec.key
@@ -380,12 +400,37 @@ def _merge(candidates: list[Candidate], ctx: Context) -> _Outcome:
             unchanged = _same_rows(new[columns], old[columns])
             merged, count = _merged_table(cand, new, old, columns, key, unchanged)
         if cand.primary:
-            loaded.update(cand.lines_of(new[~unchanged])[1].tolist())
-            duplicate.update(cand.lines_of(new[unchanged])[1].tolist())
+            loaded.append(cand.lines_of(new[~unchanged])[1])
+            duplicate.append(cand.lines_of(new[unchanged])[1])
+        del new, old
+        ctx._cache.pop(cand.table, None)  # the stored table is not needed any more
         if count:
-            tables[cand.table] = merged.reset_index(drop=True)
+            merged = merged.reset_index(drop=True)
+            violations = validate_table(cand.table, merged)  # a safety net: a bug, not data
+            if violations:
+                raise violations[0].to_error()
+            merged = to_arrow(cand.table, merged)  # the pandas copy is freed before writing
+            txn.stage_table(cand.table, merged)
             changed_counts[cand.table] = count
-    return _Outcome(tables, changed_counts, loaded, duplicate - loaded)
+        del merged
+        release_memory()
+    loaded_lines, duplicate_lines = _line_set(*loaded), _line_set(*duplicate)
+    return _Outcome(changed_counts, loaded_lines,
+                    duplicate_lines[~np.isin(duplicate_lines, loaded_lines)])
+
+
+def _line_set(*parts: np.ndarray) -> np.ndarray:
+    """The distinct lines of `parts`, sorted (np.unique is far slower on a million)."""
+    lines = np.sort(np.concatenate([np.empty(0, "int64"), *parts]).astype("int64"))
+    return lines[np.concatenate([[True], lines[1:] != lines[:-1]])] if len(lines) else lines
+
+
+def _spill(candidates: list[Candidate], folder: Path) -> None:
+    """Put every candidate's rows on disk (Parquet), so `_merge` holds one table at once."""
+    for number, cand in enumerate(candidates):
+        cand.spilled = folder / f"{number}-{cand.table}.parquet"
+        pq.write_table(pa.Table.from_pandas(cand.frame, preserve_index=False), cand.spilled)
+        cand.frame = None
 
 
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
@@ -469,9 +514,12 @@ def settle(raw: RawTable, build: Build, ctx: Context, rejects: Rejects) -> list[
         del candidates
 
 
-def without_rejected(rows: pd.DataFrame | pa.Table, rejects: Rejects
-                     ) -> pd.DataFrame | pa.Table:
+def without_rejected(rows: pd.DataFrame | pa.Table | RowsOnDisk, rejects: Rejects
+                     ) -> pd.DataFrame | pa.Table | RowsOnDisk:
     """The rows whose line is not rejected (the rows themselves when none is: no copy)."""
+    if isinstance(rows, RowsOnDisk):
+        return RowsOnDisk(rows.path, np.sort(np.fromiter(rejects.lines, "int64",
+                                                         rejects.count)))
     lines = np.asarray(rows[LINE], dtype="int64")
     rejected = np.isin(lines, np.fromiter(rejects.lines, "int64", rejects.count))
     if not rejected.any():
@@ -509,12 +557,57 @@ def _note_free_lines(candidates: list[Candidate], ctx: Context) -> None:
                 ctx.notes.append(f"{free:,} order line(s) with price 0 loaded as free items")
 
 
-def _final_check(outcome: _Outcome) -> None:
-    """The tables about to be written meet the contract (a safety net: a bug, not data)."""
-    for name, frame in outcome.tables.items():
-        violations = validate_table(name, frame)
-        if violations:
-            raise violations[0].to_error()
+def _reconcile(raw: RawTable, ctx: Context, rejects: Rejects, outcome: _Outcome
+               ) -> FileResult:
+    """The file's result: every line read is loaded, rejected, skipped or a duplicate,
+    exactly once (line sets as sorted arrays: a million lines as a Python set is 60 MB)."""
+    def array(values) -> np.ndarray:
+        return _line_set(np.fromiter(values, "int64"))
+
+    def minus(lines: np.ndarray, *others: np.ndarray) -> np.ndarray:
+        return lines[~np.isin(lines, _line_set(*others))]
+
+    all_lines = _line_set(raw.line_numbers(), array(b.line for b in raw.bad_rows))
+    rejected = array(rejects.lines)
+    skipped = {reason: minus(array(lines), rejected) for reason, lines in ctx.skipped.items()}
+    skipped_lines = _line_set(*skipped.values())
+    loaded = minus(outcome.loaded, rejected, skipped_lines)
+    duplicate = minus(outcome.duplicate, rejected, loaded, skipped_lines)
+    unaccounted = minus(all_lines, rejected, loaded, duplicate, skipped_lines).tolist()
+    return FileResult(source=ctx.source, file=raw.name, rows_read=raw.rows,
+                      rows_loaded=len(loaded),
+                      rows_rejected=int(np.isin(rejected, all_lines).sum()),
+                      rows_duplicate=len(duplicate), rows_skipped=len(skipped_lines),
+                      skipped_by_reason={r: len(n) for r, n in skipped.items() if len(n)},
+                      tables=dict(outcome.changed), rejected_by_rule=rejects.by_rule(),
+                      notes=list(ctx.notes), unaccounted=unaccounted)
+
+
+def _commit(txn: Transaction, raw: RawTable, result: FileResult, rejects: Rejects, ledger,
+            *, source: str, keep_raw: bool) -> None:
+    """Stage the rejected rows, the copy of the export and the ledger entry beside the
+    tables already staged, and commit them all together."""
+    data_dir = Path(txn.data_dir)
+    imported_at = pd.Timestamp.now(tz="UTC").floor("s")
+    stamp = imported_at.strftime("%Y%m%dT%H%M%S")
+    with import_step("writing the tables", raw.name):
+        if rejects.count:
+            relative = f"{REJECTED_DIR}/{source}/{stamp}-{raw.path.stem}.parquet"
+            txn.stage_bytes(relative, rejected_file_bytes(
+                rejects.frame(), source=source, source_file=raw.name,
+                imported_at=imported_at))
+            result.rejected_path = f"data folder: {relative}"
+        raw_path, already = raw_copy_path(source, raw, data_dir)
+        if keep_raw and not already:
+            txn.stage_copy(raw_path, raw.path)
+        entry = LedgerEntry(sha256=raw.sha256, source=source, file=raw.name,
+                            raw_path=raw_path, imported_at=imported_at.isoformat(),
+                            rows_read=result.rows_read, rows_loaded=result.rows_loaded,
+                            rows_rejected=result.rows_rejected,
+                            rows_duplicate=result.rows_duplicate,
+                            rows_skipped=result.rows_skipped, tables=dict(result.tables))
+        txn.stage_bytes(LEDGER_FILE, ledger.add(entry).to_bytes())
+        txn.commit()
 
 
 def raw_copy_path(source: str, raw: RawTable, data_dir: Path) -> tuple[str, bool]:
@@ -555,56 +648,21 @@ def run_import(raw: RawTable, build: Build, *, source: str, data_dir: Path,
         release_memory()
         candidates = settle(raw, build, ctx, rejects)
         _note_free_lines(candidates, ctx)
-    with import_step("merging its rows with the stored tables", raw.name):
-        raw.frame = None  # the rows are in the candidates now
-        release_memory()
-        outcome = _merge(candidates, ctx)
-        del candidates
-        release_memory()
-    all_lines = set(raw.line_numbers().tolist()) | {b.line for b in raw.bad_rows}
-    rejected = rejects.lines
-    skipped = {reason: set(lines) - rejected for reason, lines in ctx.skipped.items()}
-    skipped_lines = set().union(*skipped.values())
-    loaded = outcome.loaded - rejected - skipped_lines
-    duplicate = outcome.duplicate - rejected - loaded - skipped_lines
-    unaccounted = sorted(all_lines - rejected - loaded - duplicate - skipped_lines)
-    result = FileResult(source=source, file=raw.name, rows_read=raw.rows,
-                        rows_loaded=len(loaded), rows_rejected=len(rejected & all_lines),
-                        rows_duplicate=len(duplicate), rows_skipped=len(skipped_lines),
-                        skipped_by_reason={r: len(n) for r, n in skipped.items() if n},
-                        tables=dict(outcome.changed),
-                        rejected_by_rule=rejects.by_rule(), notes=list(ctx.notes),
-                        unaccounted=unaccounted)
-    if not result.adds_up:
-        log.error("\n".join(result.lines()))
-        return result
-    _final_check(outcome)
-    imported_at = pd.Timestamp.now(tz="UTC").floor("s")
-    stamp = imported_at.strftime("%Y%m%dT%H%M%S")
-    with import_step("writing the tables", raw.name):
-        txn = Transaction(data_dir)
-        try:
-            for name, frame in outcome.tables.items():
-                txn.stage_table(name, frame)
-            if rejects.count:
-                relative = f"{REJECTED_DIR}/{source}/{stamp}-{raw.path.stem}.parquet"
-                txn.stage_bytes(relative, rejected_file_bytes(
-                    rejects.frame(), source=source, source_file=raw.name,
-                    imported_at=imported_at))
-                result.rejected_path = f"data folder: {relative}"
-            raw_path, already = raw_copy_path(source, raw, data_dir)
-            if keep_raw and not already:
-                txn.stage_copy(raw_path, raw.path)
-            entry = LedgerEntry(sha256=raw.sha256, source=source, file=raw.name,
-                                raw_path=raw_path, imported_at=imported_at.isoformat(),
-                                rows_read=result.rows_read, rows_loaded=result.rows_loaded,
-                                rows_rejected=result.rows_rejected,
-                                rows_duplicate=result.rows_duplicate,
-                                rows_skipped=result.rows_skipped, tables=dict(result.tables))
-            txn.stage_bytes(LEDGER_FILE, ledger.add(entry).to_bytes())
-            txn.commit()
-        finally:
-            txn.discard()
+    raw.frame = None  # the rows are in the candidates now
+    txn = Transaction(data_dir)
+    try:
+        with import_step("merging its rows with the stored tables", raw.name), \
+                tempfile.TemporaryDirectory(prefix="playbook-import-") as scratch:
+            _spill(candidates, Path(scratch))
+            release_memory()
+            outcome = _merge(candidates, ctx, txn)
+        result = _reconcile(raw, ctx, rejects, outcome)
+        if not result.adds_up:
+            log.error("\n".join(result.lines()))
+            return result
+        _commit(txn, raw, result, rejects, ledger, source=source, keep_raw=keep_raw)
+    finally:
+        txn.discard()
     log.info("\n".join(result.lines()))
     return result
 

@@ -28,7 +28,9 @@ docs/data-sources.md documents every key.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from opslib.errors import MissingFileError
 from opslib.ingest.base import FileImporter, reject_parsed, unusual_reading
@@ -44,9 +47,10 @@ from opslib.ingest.columns import Want
 from opslib.ingest.engine import LINES, Candidate, Context, without_rejected
 from opslib.ingest.parse import COUNT_LIMIT, DATE_ORDERS, clean_text, date_order_problem, \
     parse_bool, parse_date, parse_int, parse_number, parse_timestamp
-from opslib.ingest.readers import LINE, ImportFileError, RawTable, TextBatches, \
-    detect_encoding, read_text_table, sniff_decimal
+from opslib.ingest.readers import LINE, ImportFileError, RawTable, RowsOnDisk, \
+    TextBatches, detect_encoding, read_text_table, sniff_decimal
 from opslib.ingest.rejects import Rejects
+from opslib.ingest.report import FileResult
 from opslib.schema import TABLES, TYPES, table_path
 
 __all__ = ["Mapping", "MappingError", "MappingImporter", "load_mapping", "identity_mapping",
@@ -57,6 +61,8 @@ MERGES = ("upsert", "replace_orders", "insert_missing")
 _ARROW_TYPES = {"text": pa.string(), "number": pa.float64(), "int": pa.int64(),
                 "bool": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC")}
 _DEFAULT_MERGE = {"order_lines": "replace_orders"}
+BATCH_ROWS = 50_000  # rows typed at a time
+DUCKDB_MEMORY = "160MB"  # DuckDB's working memory in an import; beyond it, it spills
 
 
 class MappingError(ImportFileError):
@@ -304,7 +310,8 @@ class MappingImporter(FileImporter):
 
     what = "CSV file"
 
-    def __init__(self, mapping: Mapping, *, source: str | None = None) -> None:
+    def __init__(self, mapping: Mapping, *, source: str | None = None,
+                 batch_rows: int = BATCH_ROWS) -> None:
         self.mapping = mapping
         self.source = source or f"csv-{mapping.name}"
         self.what = f"file for mapping '{mapping.name}'"
@@ -315,6 +322,8 @@ class MappingImporter(FileImporter):
                      for name, col in mapping.columns.items()}
         self.decimal = mapping.decimal
         self.orders: dict[str, str] = {}  # date column -> order, settled per file by `detect`
+        self.batch_rows = batch_rows
+        self._scratch: Path | None = None
 
     # -- reading: what the mapping leaves to "auto", decided once from the whole file -----
     def detect(self, raw: RawTable, columns: dict[str, str]) -> list[str]:
@@ -363,12 +372,21 @@ class MappingImporter(FileImporter):
             "thousand-something or a number with three decimals, and no other number in the "
             "file shows the decimal mark", file=raw.name, line=line, column=column, fix=fix)
 
+    def run(self, path: Path, **kwargs) -> FileResult:
+        """Import one file; its typed rows are kept in a scratch folder meanwhile."""
+        with tempfile.TemporaryDirectory(prefix="playbook-rows-") as folder:
+            self._scratch = Path(folder)
+            try:
+                return super().run(path, **kwargs)
+            finally:
+                self._scratch = None
+
     def read(self, path: Path, columns: dict[str, str], digest: str, ctx: Context,
              rejects: Rejects) -> tuple[RawTable, list[str]]:
         """Decide what the mapping leaves to "auto" from a first pass over the columns it
         depends on, then read the file batch by batch, leaving out the rows `[skip]` names
-        and typing the rest: only the typed rows that could be read and pass the
-        [[checks]] are kept, in Arrow (`build` checks again, as rows go)."""
+        and typing the rest. The typed rows go to a Parquet file in the scratch folder, not
+        to memory: DuckDB reads them from there (`build` checks again, as rows go)."""
         encoding = detect_encoding(path) if self.encoding == "auto" else self.encoding
         needed = {columns[name] for name, col in self.mapping.columns.items()
                   if name in columns and col.type in ("number", "int", "date", "timestamp")}
@@ -380,20 +398,26 @@ class MappingImporter(FileImporter):
         notes = self.detect(probe, columns)
         probe.frame = None  # the columns read for detection are not needed any more
         wanted = set(columns.values())
-        lines, typed = [], []
+        lines = []
+        rows = RowsOnDisk(self._scratch / "rows.parquet")
         con = self._connect(ctx)
         try:
             with TextBatches(path, encoding=encoding, delimiter=probe.delimiter,
-                             keep=lambda header: header in wanted,
-                             skip_lines=self.skip_lines) as batches:
+                             keep=lambda header: header in wanted, skip_lines=self.skip_lines,
+                             rows=self.batch_rows) as batches, \
+                    contextlib.ExitStack() as stack:
+                writer = None
                 for batch in batches:
                     frame = batch.to_pandas()
                     lines.append(frame[LINE].to_numpy(dtype="int64"))
                     frame = self._skip(con, frame, columns, rejects)
-                    typed.append(self._typed(frame, columns, ctx, rejects))
-            rows = pa.concat_tables(typed)
-            con.register("source", rows)
-            self._apply_checks(con, ctx, rejects, rows)
+                    typed = self._typed(frame, columns, ctx, rejects)
+                    if writer is None:
+                        writer = stack.enter_context(pq.ParquetWriter(rows.path, typed.schema))
+                    writer.write_table(typed)
+                    del frame, typed
+            self._source(con, rows)
+            self._apply_checks(con, ctx, rejects)
         finally:
             con.close()
         raw = RawTable(path, digest, probe.encoding, probe.delimiter, batches.header,
@@ -401,19 +425,27 @@ class MappingImporter(FileImporter):
                        np.concatenate(lines))
         return raw, notes
 
-    def build(self, frame: pa.Table, columns: dict[str, str], ctx: Context,
+    def build(self, frame: RowsOnDisk, columns: dict[str, str], ctx: Context,
               rejects: Rejects) -> list[Candidate]:
         con = self._connect(ctx)
         try:
-            con.register("source", frame)
-            self._apply_checks(con, ctx, rejects, frame)
-            kept = without_rejected(frame, rejects)
-            if kept is not frame:
-                con.unregister("source")
-                con.register("source", kept)
-            return [self._table(con, spec, ctx) for spec in self.mapping.tables.values()]
+            self._source(con, frame)
+            before = rejects.count
+            self._apply_checks(con, ctx, rejects)
+            if rejects.count != before:
+                self._source(con, without_rejected(frame, rejects))
+            groups: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+            return [self._table(con, spec, groups) for spec in self.mapping.tables.values()]
         finally:
             con.close()
+
+    @staticmethod
+    def _source(con: duckdb.DuckDBPyConnection, rows: RowsOnDisk) -> None:
+        """The view `source`: the typed rows on disk but those left out since."""
+        con.register("__left_out", pa.table({"line": rows.without}))
+        path = str(rows.path).replace("'", "''")
+        con.execute(f"CREATE OR REPLACE VIEW source AS SELECT * FROM read_parquet('{path}') "
+                    "WHERE __line NOT IN (SELECT line FROM __left_out)")
 
     # -- typing the source columns -------------------------------------------------------
     def _typed(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
@@ -478,6 +510,10 @@ class MappingImporter(FileImporter):
     def _connect(self, ctx: Context) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
+        # What does not fit goes to the scratch folder (an import holds little at once).
+        scratch = str(self._scratch / "duckdb").replace("'", "''")
+        con.execute(f"SET temp_directory = '{scratch}'")
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         con.create_function("country_code", country_code, [duckdb.sqltype("VARCHAR")],
                             duckdb.sqltype("VARCHAR"), null_handling="special")
         currency = ctx.settings.store.currency.replace("'", "")
@@ -523,7 +559,7 @@ class MappingImporter(FileImporter):
                     message=f"left out on purpose by the mapping: {reason}")
         return frame[~frame[LINE].isin(lines)]
 
-    def _apply_checks(self, con, ctx: Context, rejects: Rejects, frame: pd.DataFrame) -> None:
+    def _apply_checks(self, con, ctx: Context, rejects: Rejects) -> None:
         for check in self.mapping.checks:
             column = f', CAST("{check.column}" AS VARCHAR)' if check.column else ", NULL"
             try:
@@ -534,7 +570,10 @@ class MappingImporter(FileImporter):
             rejects.add([r[0] for r in failing], column=check.column,
                         raw=[r[1] for r in failing], rule=check.name, message=check.message)
 
-    def _table(self, con, spec: TableSpec, ctx: Context) -> Candidate:
+    def _table(self, con, spec: TableSpec,
+               groups: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]) -> Candidate:
+        """One table's candidate rows; `groups` holds the group members already found (two
+        tables grouped alike share them)."""
         table = TABLES[spec.name]
         selects = []
         for column in table.columns:
@@ -549,13 +588,16 @@ class MappingImporter(FileImporter):
         if spec.group_by:
             query += f" GROUP BY {keys}"
         try:
-            frame = _coerce(spec.name, _arrow(con.execute(query)).to_pandas())
+            frame = _coerce(spec.name, _arrow(con.execute(query)).to_pandas(
+                self_destruct=True, split_blocks=True))  # Arrow buffers freed as converted
             members = None
-            if spec.group_by:
+            if spec.group_by and (keys, where) not in groups:
                 flat = _arrow(con.execute(
                     f"SELECT min(__line) OVER (PARTITION BY {keys}) AS g, __line FROM source"
                     f"{where} ORDER BY g, __line"))
-                members = (flat["g"].to_numpy(), flat[LINE].to_numpy())
+                groups[keys, where] = (flat["g"].to_numpy(), flat[LINE].to_numpy())
+            if spec.group_by:
+                members = groups[keys, where]
         except duckdb.Error as err:
             raise self._sql_error(err, f"tables.{spec.name}") from err
         origin = {c: e.strip().strip('"') for c, e in spec.columns.items()

@@ -39,7 +39,7 @@ from opslib.errors import MissingFileError, OpslibError
 
 __all__ = ["RawTable", "BadRow", "read_text_table", "read_header_row", "file_sha256",
            "detect_encoding", "sniff_delimiter", "sniff_decimal", "joined_header_hint",
-           "delimiter_name", "ImportFileError", "LINE", "TextBatches"]
+           "delimiter_name", "ImportFileError", "LINE", "TextBatches", "RowsOnDisk"]
 
 LINE = "__line"  # the column holding each row's first physical line in the file
 _CHUNK_ROWS = 50_000
@@ -73,7 +73,7 @@ class RawTable:
     encoding: str
     delimiter: str
     header: list[str]
-    frame: pd.DataFrame | pa.Table  # an importer may hold its rows typed, in Arrow
+    frame: pd.DataFrame | pa.Table | RowsOnDisk  # or typed, in Arrow or on disk
     bad_rows: list[BadRow] = field(default_factory=list)
     detected: dict[str, str] = field(default_factory=dict)  # "auto" settings -> value found
     lines: np.ndarray | None = None  # every data row's line, when `frame` holds fewer rows
@@ -92,6 +92,15 @@ class RawTable:
         if self.lines is not None:
             return self.lines
         return np.asarray(self.frame[LINE], dtype="int64")
+
+
+@dataclass(frozen=True)
+class RowsOnDisk:
+    """Rows kept in a Parquet file instead of in memory (a large file's typed rows), and
+    the lines left out of them since (rejected): whoever reads them leaves those out."""
+
+    path: Path
+    without: np.ndarray = field(default_factory=lambda: np.empty(0, "int64"))
 
 
 def file_sha256(path: Path) -> str:

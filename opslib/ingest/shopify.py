@@ -34,7 +34,8 @@ import pandas as pd
 
 from opslib.ingest.base import FileImporter, reject_bad, reject_parsed
 from opslib.ingest.columns import Want, column_or_empty
-from opslib.ingest.engine import LINES, Candidate, Context, lines_by, single_lines
+from opslib.ingest.engine import LINES, Candidate, Context, lines_by, release_memory, \
+    single_lines
 from opslib.ingest.parse import clean_text, parse_bool, parse_int, parse_number, \
     parse_timestamp, range_text
 from opslib.ingest.readers import LINE, ImportFileError
@@ -45,6 +46,8 @@ __all__ = ["ShopifyOrders", "ShopifyProducts", "ShopifyCustomers", "ShopifyInven
            "FINANCIAL_STATUS", "FULFILLMENT_STATUS", "channel_of"]
 
 FIELDS_LINE = "__fields_line"  # the line of the row that carries its order's fields
+BATCH_ORDERS = 50_000  # orders an orders export is built from at a time
+NO_LINES = (np.empty(0, "int64"), np.empty(0, "int64"))  # placeholders: no line is theirs
 
 FINANCIAL_STATUS = {
     "paid": "paid", "pending": "pending", "authorized": "authorized",
@@ -132,8 +135,66 @@ class ShopifyOrders(FileImporter):
         return frame.assign(**{  # the text columns are shared, not copied
             FIELDS_LINE: with_id.groupby(number, sort=False).transform("first")})
 
+    batch_orders = BATCH_ORDERS  # orders built at a time
+
     def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
               rejects: Rejects) -> list[Candidate]:
+        """Build `batch_orders` orders at a time (every row of an order in the same batch,
+        so an order is still kept or rejected whole), then put the batches together: the
+        same rows, in the same order, as building them all at once, with far less held
+        at once."""
+        number = clean_text(_raw(frame, columns, "number"), strip_apostrophe=True)
+        missing_number = number.isna()
+        rejects.add(frame.loc[missing_number, LINE], column=columns["number"], raw=None,
+                    rule="missing_value", message=f"'{columns['number']}' (the order number) "
+                    "is empty; every line item row must name its order")
+        codes = pd.factorize(number)[0]
+        del number
+        self._one_currency(frame, columns, ctx, codes)
+        batch = self._batch_keys(frame, columns, codes)
+        parts = []
+        for start in range(0, max(int(batch.max(initial=-1)) + 1, 1), self.batch_orders):
+            rows = frame[(batch >= start) & (batch < start + self.batch_orders)]
+            parts.append(self._build_part(rows, columns, ctx, rejects))
+            del rows
+            release_memory()  # what the batch needed only for a while
+        return self._joined(parts, columns, ctx)
+
+    @staticmethod
+    def _batch_keys(frame: pd.DataFrame, columns: dict[str, str],
+                    codes: np.ndarray) -> np.ndarray:
+        """Per row, its order's place among the orders (-1: no order number), counting
+        orders that give the same platform id as one: their rows are built together (an
+        id repeated by two orders makes one group, whose key clash must be seen whole)."""
+        has = codes >= 0
+        ids = clean_text(_raw(frame, columns, "id"), strip_apostrophe=True)
+        first_id = ids[has].groupby(codes[has]).first() \
+            .reindex(range(int(codes.max(initial=-1)) + 1))
+        no_id = first_id.isna()
+        key = first_id.astype("object").where(~no_id, "\0" + no_id.index.astype(str))
+        keys = np.full(len(codes), -1, dtype="int64")
+        keys[has] = pd.factorize(key.to_numpy()[codes[has]])[0]
+        return keys
+
+    def _one_currency(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
+                      codes: np.ndarray) -> None:
+        """Stop when the file has currencies but no order in the store's (each order's
+        currency: the first one its rows give)."""
+        currency = clean_text(_raw(frame, columns, "currency"), strip_apostrophe=True)
+        has = codes >= 0
+        currency = currency[has].groupby(codes[has]).first().str.upper()
+        store_currency = ctx.settings.store.currency
+        if currency.notna().any() and not (currency == store_currency).any():
+            found = ", ".join(sorted(currency.dropna().unique()))
+            raise ImportFileError(
+                f"{self.what} '{ctx.file}': every order is in {found}, but the store "
+                f"currency is {store_currency}", file=ctx.file, column=columns["currency"],
+                fix=f"Set [store] currency = \"{found.split(',')[0]}\" in playbook.toml if "
+                    "that is your shop's currency, then import again.")
+
+    def _build_part(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
+                    rejects: Rejects) -> dict[str, object]:
+        """The tables of the orders whose every row is in `frame` (all with a number)."""
         def raw(field: str) -> pd.Series:
             return _raw(frame, columns, field)
 
@@ -142,11 +203,7 @@ class ShopifyOrders(FileImporter):
 
         zone = ctx.settings.store.timezone
         number = text("number")
-        missing_number = number.isna()
-        rejects.add(frame.loc[missing_number, LINE], column=columns["number"], raw=None,
-                    rule="missing_value", message=f"'{columns['number']}' (the order number) "
-                    "is empty; every line item row must name its order")
-        ok = ~missing_number
+        ok = pd.Series(True, index=frame.index)
 
         # Order fields are read once per order (its first non-empty value), not per row:
         # `codes` gives each row its order (-1: no number) and `of_rows` spreads an order
@@ -235,13 +292,6 @@ class ShopifyOrders(FileImporter):
         # Rules across values.
         currency = fields["currency"].str.upper()
         store_currency = ctx.settings.store.currency
-        if currency.notna().any() and not (currency == store_currency).any():
-            found = ", ".join(sorted(currency.dropna().unique()))
-            raise ImportFileError(
-                f"{self.what} '{ctx.file}': every order is in {found}, but the store "
-                f"currency is {store_currency}", file=ctx.file, column=columns["currency"],
-                fix=f"Set [store] currency = \"{found.split(',')[0]}\" in playbook.toml if "
-                    "that is your shop's currency, then import again.")
         foreign = ~order_bad & currency.notna() & (currency != store_currency)
         reject_orders(foreign, columns["currency"], currency, "currency_mismatch",
                       lambda n, c, f, _: f"order {n} is in {c}, the store currency is "
@@ -348,6 +398,35 @@ class ShopifyOrders(FileImporter):
             "shipping_country": first["shipping_country"].fillna(first["billing_country"]),
             LINES: first[LINES],
         }).reset_index(drop=True)
+        return {
+            "orders": orders, "order_lines": lines.reset_index(drop=True),
+            "returns": self._refunds(first, orders, ctx),
+            "shipments": self._shipments(first, orders), "members": members,
+            "buyers": _deciding_buyers(first),
+            "sold": _deciding_sales(rows), "no_sku": int(rows["sku"].isna().sum()),
+            "refunds": first.loc[first["refunded_amount"].fillna(0) > 0, [
+                LINES, "refunded_amount", "refunded_at", "cancelled_at"]]
+            .reset_index(drop=True),
+        }
+
+    def _joined(self, parts: list[dict[str, object]], columns: dict[str, str],
+                ctx: Context) -> list[Candidate]:
+        """The candidates of all batches: each table's rows in the order one build of the
+        whole file gives (orders by their first line, lines by line)."""
+        def joined(name: str, by: str = LINES) -> pd.DataFrame:
+            frames = [part.pop(name) for part in parts]
+            frames = [f for f in frames if len(f)] or frames[:1]  # empty ones add no type
+            frame = pd.concat(frames, ignore_index=True)
+            del frames
+            if frame[by].is_monotonic_increasing:  # orders one after the other in the file
+                return frame
+            return frame.sort_values(by, kind="stable", ignore_index=True)
+
+        groups = np.concatenate([part["members"][0] for part in parts])
+        lines = np.concatenate([part.pop("members")[1] for part in parts])
+        order = np.argsort(groups, kind="stable")
+        members = (groups[order], lines[order])
+        del groups, lines, order
         origin = {"order_id": columns["id"], "order_number": columns["number"],
                   "financial_status": columns["financial_status"],
                   "currency": columns["currency"], "created_at": columns["created_at"],
@@ -358,20 +437,22 @@ class ShopifyOrders(FileImporter):
                   "sku": columns.get("sku", "Lineitem sku"),
                   "fulfillment_status": columns.get("fulfillment_status",
                                                     "Fulfillment Status")}
+        sold = joined("sold", LINE)
+        refunds = joined("refunds")
+        self._notes(ctx, sum(part.pop("no_sku") for part in parts), refunds)
         candidates = [
-            Candidate("orders", orders, origin=origin, members=members),
-            Candidate("order_lines", lines.reset_index(drop=True), merge="replace_orders",
+            Candidate("orders", joined("orders"), origin=origin, members=members),
+            Candidate("order_lines", joined("order_lines"), merge="replace_orders",
                       origin=origin),
-            Candidate("returns", self._refunds(first, orders, ctx), origin={
+            Candidate("returns", joined("returns"), origin={
                 "refund_amount": columns.get("refunded_amount", "Refunded Amount")},
                 members=members),
-            Candidate("shipments", self._shipments(first, orders), members=members),
-            Candidate("customers", self._customers(first, orders), merge="insert_missing",
-                      primary=False, earliest=("created_at",)),
-            Candidate("products", _placeholder_products(rows), merge="insert_missing",
-                      primary=False),
+            Candidate("shipments", joined("shipments"), members=members),
+            Candidate("customers", self._customers(joined("buyers")), merge="insert_missing",
+                      primary=False, earliest=("created_at",), members=NO_LINES),
+            Candidate("products", _placeholder_products(sold), merge="insert_missing",
+                      primary=False, members=NO_LINES),
         ]
-        self._notes(ctx, rows, orders, first)
         return [c for c in candidates if c.table in ("orders", "order_lines") or len(c.frame)]
 
     @staticmethod
@@ -406,12 +487,12 @@ class ShopifyOrders(FileImporter):
         }).reset_index(drop=True)
 
     @staticmethod
-    def _customers(first: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
+    def _customers(first: pd.DataFrame) -> pd.DataFrame:
         known = first.loc[first["email"].notna(), [
             "email", "billing_name", "billing_city", "billing_country", "created_at",
             "accepts_marketing"]]
         known["customer_id"] = known["email"].str.lower()
-        known = known.sort_values("created_at")
+        known = known.sort_values("created_at", kind="stable")
         grouped = known.groupby("customer_id", sort=False)
         firsts = grouped.first()
         consent = parse_bool(firsts["accepts_marketing"].fillna("no")).values.fillna(False)
@@ -422,13 +503,12 @@ class ShopifyOrders(FileImporter):
             "country": firsts["billing_country"].str.upper().to_numpy(),
             "created_at": grouped["created_at"].min().to_numpy(),
             "has_marketing_consent": consent.to_numpy(),
-            LINES: [[] for _ in range(len(firsts))],
+            LINES: np.arange(len(firsts)),  # rows of no line of their own: see NO_LINES
         })
 
     @staticmethod
-    def _notes(ctx: Context, rows: pd.DataFrame, orders: pd.DataFrame,
-               first: pd.DataFrame) -> None:
-        refunded = first[first["refunded_amount"].fillna(0) > 0]
+    def _notes(ctx: Context, no_sku: int, first: pd.DataFrame) -> None:
+        refunded = first[first["refunded_amount"].fillna(0) > 0]  # (only those, in batches)
         if len(refunded):
             dated = int(refunded["refunded_at"].notna().sum())
             by_cancel = int((refunded["refunded_at"].isna()
@@ -438,15 +518,42 @@ class ShopifyOrders(FileImporter):
                 f"{len(refunded):,} refunded order(s) → returns: {dated:,} on their refund "
                 f"date, {by_cancel:,} on their cancellation date and {by_order:,} on their "
                 "order date (the export has no refund date for them)")
-        no_sku = int(rows["sku"].isna().sum())
         if no_sku:
             ctx.notes.append(f"{no_sku:,} line item(s) have no SKU: kept with an empty sku "
                              "(give the variants SKUs in Shopify to see them per product)")
 
 
+def _deciding_buyers(first: pd.DataFrame) -> pd.DataFrame:
+    """The order rows `_customers` can take a value from: per customer, the earliest order
+    and the earliest with each value (a batch keeps only these, as `_deciding_sales`)."""
+    known = first.loc[first["email"].notna(), [
+        LINES, "email", "billing_name", "billing_city", "billing_country", "created_at",
+        "accepts_marketing"]].sort_values("created_at", kind="stable")
+    keys = known["email"].str.lower()
+    keep = ~keys.duplicated()
+    for column in ("billing_name", "billing_city", "billing_country", "accepts_marketing"):
+        given = known[column].notna()
+        keep |= given & ~keys.where(given).duplicated()
+    return known[keep].sort_values(LINES, ignore_index=True)
+
+
+def _deciding_sales(rows: pd.DataFrame) -> pd.DataFrame:
+    """The line rows `_placeholder_products` can take a value from: per SKU, its earliest
+    line (which places the SKU) and the latest with each value. A batch keeps only these;
+    the products of all batches' kept rows are those of all the rows."""
+    sold = rows.loc[rows["sku"].notna(), [LINE, "sku", "line_name", "vendor", "price",
+                                          "created_at"]].sort_values("created_at", kind="stable")
+    keys = sold["sku"]
+    keep = ~keys.duplicated()
+    for column in ("line_name", "vendor", "price"):
+        given = sold[column].notna()
+        keep |= given & ~keys.where(given).duplicated(keep="last")
+    return sold[keep].sort_values(LINE, ignore_index=True)
+
+
 def _placeholder_products(rows: pd.DataFrame) -> pd.DataFrame:
     """A product row for every SKU sold, from the latest line that sold it."""
-    sold = rows[rows["sku"].notna()].sort_values("created_at")
+    sold = rows[rows["sku"].notna()].sort_values("created_at", kind="stable")
     latest = sold.groupby("sku", sort=False).last()
     title = latest["line_name"].fillna(pd.Series(latest.index, index=latest.index))
     return pd.DataFrame({
@@ -456,7 +563,7 @@ def _placeholder_products(rows: pd.DataFrame) -> pd.DataFrame:
         "unit_cost": np.nan, "status": "active", "supplier": None,
         "lead_time_days": pd.array([pd.NA] * len(latest), dtype="Int64"),
         "has_description": False, "image_count": 0,
-        LINES: [[] for _ in range(len(latest))],
+        LINES: np.arange(len(latest)),  # rows of no line of their own: see NO_LINES
     })
 
 
