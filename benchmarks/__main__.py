@@ -71,6 +71,16 @@ def main(argv: list[str] | None = None) -> int:
         section(f"Engine: daily KPI set ({large} store)", engine.report(
             sides, orders=count_rows(store, "orders"), lines=count_rows(store, "order_lines"),
             day=DATE, reps=args.reps))
+        # Spark local: the small store's daily pages in a quick run, else every cadence.
+        sizes, cadences = (("small",), ("daily",)) if args.quick else ((medium, large),
+                                                                         engine.CADENCES)
+        found = {}
+        for size in sizes:
+            store = demo_store(work, size, 3, DATE)
+            found[size] = (count_rows(store, "orders"), engine.compare_engines(
+                store, day=DATE, zone=zone, reps=args.reps, cadences=cadences))
+        section("Engine: Spark local against DuckDB, per cadence", engine.report_engines(
+            found, day=DATE, reps=args.reps, cadences=cadences))
     if "import" in names:
         lines = 20_000 if args.quick else IMPORT_LINES
         file = imports.shopify_file(work, demo_store(work, large, 3, DATE), lines, zone)

@@ -19,6 +19,13 @@ pandas, Ibis and opslib before they are handed a notebook. Peak memory is the pr
 own maximum RSS (getrusage), exact rather than sampled, imports included. The two frames
 must be equal before any timing counts.
 
+Spark: the same metric code on Spark `local[2]` against DuckDB, per cadence: every figure
+of the daily, weekly and monthly pages (as tests/test_engines.py compares them), each engine
+in a fresh process that opens the store through [engine] settings. Times are the session
+start plus the store's opening, then each cadence's figures; memory is the peak of the
+process tree (Spark's JVM is a child process). The figures must agree before a timing
+counts.
+
     python -m benchmarks engine        # or: python -m benchmarks.engine side ibis ...
 """
 
@@ -193,8 +200,127 @@ def report(sides, *, orders: int, lines: int, day: dt.date, reps: int) -> str:
         f"{'met' if memory_ratio >= MEMORY_TARGET else 'MISSED'})"])
 
 
+# ---------------------------------------------------------------------------------------
+# Spark local against DuckDB, per cadence
+
+ENGINES = ("duckdb", "spark")
+CADENCES = ("daily", "weekly", "monthly")
+SPARK_MASTER = "local[2]"
+# Two shuffle partitions per core, as docs/engines.md advises for a local master.
+SPARK_OPTIONS = {"spark.sql.shuffle.partitions": 4}
+
+
+def cadence_figures(store, day: dt.date, cadence: str) -> dict[str, dict]:
+    """Every figure of a cadence's pages as of `day` (weekly: the week ending on it)."""
+    from opslib.store import Window
+    from opslib.views.daily import (
+        customer_service, journal, kpis, marketing_today, orders_shipping, returns_refunds,
+        stock_watch,
+    )
+    from opslib.views.monthly import (
+        customers_loyalty, inventory_planning, marketing_plan, performance_review,
+        shipping_returns_policy,
+    )
+    from opslib.views.weekly import (
+        cash, kpi_report, marketing_social, service_followup, site_analytics,
+    )
+
+    pages = {"daily": (journal, orders_shipping, returns_refunds, customer_service,
+                       stock_watch, kpis, marketing_today),
+             "weekly": (kpi_report, cash, service_followup, site_analytics, marketing_social),
+             "monthly": (performance_review, customers_loyalty, marketing_plan,
+                         inventory_planning, shipping_returns_policy)}[cadence]
+    at = Window.of(day - dt.timedelta(days=6), day, zone=store.zone) \
+        if cadence == "weekly" else day
+    return {page.__name__: page.figures(store, at) for page in pages}
+
+
+def cadences_main(argv: list[str]) -> None:
+    """One engine in this process: open the store, time each cadence, save the figures."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("engine", choices=ENGINES)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--date", type=dt.date.fromisoformat, required=True)
+    parser.add_argument("--zone", required=True)
+    parser.add_argument("--cadences", default=",".join(CADENCES))
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    import pickle
+
+    from opslib.config import Settings
+    from opslib.store import Store
+
+    engine = {"kind": "spark", "url": SPARK_MASTER, "options": SPARK_OPTIONS} \
+        if args.engine == "spark" else {}
+    settings = Settings.from_dict({"store": {"timezone": args.zone}, "engine": engine})
+    started = time.perf_counter()
+    store = Store.open(args.data, settings)
+    seconds = {"start": time.perf_counter() - started}
+    figures = {}
+    for cadence in args.cadences.split(","):
+        started = time.perf_counter()
+        figures[cadence] = cadence_figures(store, args.date, cadence)
+        seconds[cadence] = time.perf_counter() - started
+    args.out.write_bytes(pickle.dumps(figures))
+    print(json.dumps(seconds))
+
+
+def _run_cadences(engine: str, data: Path, day: dt.date, zone: str, cadences, work: Path,
+                  rep: int):
+    import pickle
+
+    from benchmarks.common import measure
+
+    out = work / f"cadences-{engine}-{rep}.pkl"
+    measured = measure([sys.executable, "-m", "benchmarks.engine", "cadences", engine,
+                        "--data", str(data), "--date", str(day), "--zone", zone,
+                        "--cadences", ",".join(cadences), "--out", str(out)])
+    measured.compute_seconds = json.loads(measured.stdout.strip().splitlines()[-1])
+    return measured, pickle.loads(out.read_bytes())
+
+
+def _same_figures(left: dict, right: dict) -> bool:
+    """{cadence: {page: {figure: value}}} equal to 1e-9, NaN equal to NaN."""
+    import pytest
+
+    flat = [({f"{c}.{p}.{n}": v for c in a for p in a[c] for n, v in a[c][p].items()})
+            for a in (left, right)]
+    return flat[0] == pytest.approx(flat[1], rel=1e-9, nan_ok=True)
+
+
+def compare_engines(data: Path, *, day: dt.date, zone: str, reps: int,
+                    cadences=CADENCES):
+    """Sides keyed 'duckdb' and 'spark'; every figure checked equal every repetition."""
+    with tempfile.TemporaryDirectory(prefix="bench-spark-") as work:
+        sides = {engine: (lambda rep, engine=engine: _run_cadences(
+            engine, data, day, zone, cadences, Path(work), rep)) for engine in ENGINES}
+        return alternate(sides, reps, same=_same_figures, label="spark")
+
+
+def report_engines(found: dict[str, tuple[int, object]], *, day: dt.date, reps: int,
+                   cadences=CADENCES) -> str:
+    """Markdown: per store and engine, start and time per cadence, process-tree peak."""
+    rows = ["| store (orders) | engine | start, s | " + " | ".join(
+        f"{c}, s" for c in cadences) + " | whole process, s | peak memory PSS (Σ RSS), MB |",
+            "|---|---|---|" + "---|" * len(cadences) + "---|---|"]
+    for size, (orders, sides) in found.items():
+        for engine in ENGINES:
+            runs = sides.runs[engine]
+            cells = [spread([m.compute_seconds[part] for m in runs])
+                     for part in ("start", *cadences)]
+            rows.append(f"| {size} ({orders:,}) | {engine} | " + " | ".join(cells) +
+                        f" | {spread(sides.seconds(engine))} | {sides.peak_pss(engine):,.0f}"
+                        f" ({sides.peak_rss(engine):,.0f}) |")
+    return "\n".join([
+        f"Every figure of the {', '.join(cadences)} pages, report date {day}; Spark "
+        f"{SPARK_MASTER} against DuckDB, {reps} repetition(s), alternating; the figures "
+        "equal every time.", "", *rows])
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "side":
         side_main(sys.argv[2:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "cadences":
+        cadences_main(sys.argv[2:])
     else:
         raise SystemExit("run it through `python -m benchmarks engine`")

@@ -119,3 +119,28 @@ def postgres_url() -> Iterator[str]:
                        capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One Spark session, `local[2]`, for the whole test run (the JVM starts once).
+
+    Needs Java 17 and the `spark` extra: missing, the run fails under CI and skips locally.
+    """
+    import importlib.util
+
+    missing = [what for what, present in (("java", shutil.which("java")),
+                                          ("pyspark", importlib.util.find_spec("pyspark")))
+               if not present]
+    if missing:
+        message = (f"Spark tests need {' and '.join(missing)} "
+                   "(apt-get install openjdk-17-jre-headless; pip install '.[spark]')")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from opslib.store import spark_session
+
+    # Small data: few shuffle partitions keep each query quick on two cores.
+    session = spark_session("local[2]", {"spark.sql.shuffle.partitions": 4})
+    yield session
+    session.stop()

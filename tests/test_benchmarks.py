@@ -53,8 +53,8 @@ def test_the_order_of_the_sides_rotates_every_repetition():
 
 @pytest.mark.slow
 def test_quick_engine_and_import_benchmarks_run_and_report(tmp_path):
-    """`python -m benchmarks engine import --quick`: both comparisons run, check their sides
-    agree, and write the results with a verdict per target."""
+    """`python -m benchmarks engine import --quick`: the comparisons (Spark too) run, check
+    their sides agree, and write the results with a verdict per target."""
     done = subprocess.run([sys.executable, "-m", "benchmarks", "engine", "import", "--quick",
                            "--reps", "1", "--work", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=900)
@@ -62,5 +62,7 @@ def test_quick_engine_and_import_benchmarks_run_and_report(tmp_path):
     results = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert "the two 29-row frames equal every time" in results
     assert "compute time: pandas ÷ ibis" in results and "memory: pandas ÷ ibis" in results
+    assert "Spark local[2] against DuckDB" in results and "the figures equal every time" \
+        in results
     assert "rows read 20,000 = loaded 20,000 + rejected 0" in results
     assert "Machine: " in results
