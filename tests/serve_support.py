@@ -78,13 +78,16 @@ class Served:
 
     @classmethod
     def start(cls, data_dir: Path, *, log_path: Path, token: str | None = TOKEN,
-              idle_timeout: int = 600, host: str = "127.0.0.1") -> "Served":
+              idle_timeout: int = 600, host: str = "127.0.0.1",
+              warm: int | None = None) -> "Served":
         port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in ("PLAYBOOK_TOKEN",)}
         if token:
             env["PLAYBOOK_TOKEN"] = token
         command = [sys.executable, "-m", "opslib", "serve", "--data", str(data_dir),
                    "--host", host, "--port", str(port), "--idle-timeout", str(idle_timeout)]
+        if warm is not None:
+            command += ["--warm", str(warm)]
         log = open(log_path, "wb")
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                    cwd=data_dir, start_new_session=True)
@@ -129,11 +132,21 @@ class Served:
             raise AssertionError(f"login failed: {reply.status_code} {reply.text[:300]}")
         return session
 
-    def kernel_pids(self) -> list[int]:
+    def kernel_pids(self, kernel_id: str = "") -> list[int]:
+        """The server's kernel processes (only kernel `kernel_id`'s, when given)."""
         import psutil
 
         return [child.pid for child in psutil.Process(self.process.pid).children(recursive=True)
-                if "ipykernel" in " ".join(child.cmdline())]
+                if "ipykernel" in " ".join(child.cmdline()) and kernel_id in
+                " ".join(child.cmdline())]
+
+    def wait_for_log(self, text: str, timeout: float = 180) -> None:
+        """Wait until the server's log holds `text`."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"'{text}' not in the server log:\n{self.log()[-3000:]}")
+            time.sleep(0.2)
 
 
 def render(session: requests.Session, base: str, page: str) -> tuple[str, str]:

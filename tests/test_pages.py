@@ -87,7 +87,7 @@ def test_a_page_opens_on_the_newest_data_day_and_says_so(page_env, shown):
 
 
 def test_sections_show_the_views_for_the_day(page_env, small_demo_store):
-    """The open-ticket list has one row per open ticket of the metric, oldest first."""
+    """The open-ticket list has one row per open ticket of the metric, in its order."""
     page = StaffPage.open("support_queue")
     page.controls(date=True, channel="tickets")
     page.show(pages.open_ticket_list)
@@ -221,3 +221,126 @@ def test_controls_are_ipywidgets(page_env):
     page.controls(date=True, category=True)
     assert isinstance(page._widgets["day"], ipywidgets.DatePicker)
     assert isinstance(page._widgets["category"], ipywidgets.Dropdown)
+
+
+# --- pre-started kernels: a rehearsed page never shows old data ------------------------------
+
+
+def _tickets_tile(page: StaffPage) -> str:
+    """The 'Tickets opened' figure as the Today page shows it."""
+    import re
+
+    found = re.search(r"Tickets opened</div>\s*<div[^>]*>([^<]+)<", _html(page))
+    assert found, "no 'Tickets opened' tile on the Today page"
+    return found.group(1)
+
+
+def _today_page() -> StaffPage:
+    from opslib.views.daily import journal
+
+    page = StaffPage.open("today")
+    page.controls(date=True)
+    page.show(journal.summary)
+    page.show(journal.todo)
+    return page
+
+
+def _fresh_today_page() -> StaffPage:
+    """The Today page computed from scratch: no store or result kept from before."""
+    StaffPage._forget_cached_views()
+    pages._OPENED = None
+    return _today_page()
+
+
+@pytest.mark.parametrize("change", ["drop the day's tickets", "rewritten, old times kept"])
+def test_a_rehearsed_page_shows_the_data_as_it_is_when_opened(small_demo_dir, tmp_path,
+                                                              monkeypatch, change,
+                                                              small_demo_store):
+    """A kernel that rehearsed its page before the tables changed shows the new figures,
+    exactly those of a page computed from scratch (even when the rewritten parts carry
+    their old modification times)."""
+    import os
+
+    import pandas as pd
+
+    from opslib.tables import write_table
+
+    data = tmp_path / "data"
+    shutil.copytree(small_demo_dir, data)
+    monkeypatch.setenv("PLAYBOOK_DATA", str(data))
+    pages.rehearse("today")
+    old = _tickets_tile(_today_page())
+    tickets = pd.read_parquet(data / "tables" / "tickets.parquet")
+    opened_on_day = tickets.created_at.dt.tz_convert(small_demo_store.zone).dt.date == DEMO_UNTIL
+    assert opened_on_day.sum() > 0
+    if change == "drop the day's tickets":
+        write_table(data, "tickets", tickets[~opened_on_day])
+    else:  # the day's tickets moved 3 days back; every part keeps its old time
+        parts = sorted((data / "tables" / "tickets.parquet").rglob("*.parquet"))
+        stamps = [(p.stat().st_size, p.stat().st_mtime_ns) for p in parts]
+        moved = tickets.assign(created_at=tickets.created_at.where(
+            ~opened_on_day, tickets.created_at - pd.Timedelta(days=3)))
+        write_table(data, "tickets", moved)
+        for part, (_, mtime) in zip(sorted((data / "tables" / "tickets.parquet")
+                                           .rglob("*.parquet")), stamps):
+            os.utime(part, ns=(mtime, mtime))
+    now = _tickets_tile(_today_page())
+    assert now != old
+    assert _html(_today_page()) == _html(_fresh_today_page())
+
+
+def test_a_rehearsal_shows_nothing_and_leaves_no_widgets(page_env, shown):
+    from ipywidgets.widgets.widget import _instances
+
+    before = set(_instances)
+    pages.rehearse("stock_watch")
+    assert shown == []
+    assert set(_instances) == before
+
+
+def test_the_next_page_reuses_the_rehearsed_results(page_env, monkeypatch):
+    """After a rehearsal, opening the page asks the engine nothing new."""
+    from opslib.views.daily import data as view_data
+
+    pages.rehearse("today")
+    before = view_data.open_tickets.cache_info()
+    _today_page()
+    after = view_data.open_tickets.cache_info()
+    assert after.misses == before.misses and after.hits > before.hits
+
+
+# --- the date picker: bounds from the data, said on the page ---------------------------------
+
+
+def test_the_picker_offers_the_data_days_and_says_why(page_env, small_demo_store):
+    page = StaffPage.open("pick_list")
+    page.controls(date=True)
+    picker = page._widgets["day"]
+    orders = small_demo_store.table("orders").created_at.to_pandas()
+    first_order = orders.min().tz_convert(small_demo_store.zone).date()
+    expected_first = max(DEMO_UNTIL - dt.timedelta(days=pages.HISTORY_DAYS), first_order)
+    assert (picker.min, picker.max) == (expected_first, page.settings.yesterday())
+    status = page._status.value
+    assert f'data-min="{picker.min.isoformat()}"' in status
+    assert f'data-max="{picker.max.isoformat()}"' in status
+    why = "the first day with orders" if expected_first == first_order else "go back 400 days"
+    assert f"Days from {picker.min:%-d %B %Y} ({why}" in status
+    assert "(yesterday: today is not over yet)" in status
+
+
+@pytest.mark.parametrize("value", [dt.date(2019, 1, 1), dt.date(2030, 1, 1)])
+def test_a_day_outside_the_picker_is_refused_with_the_reason_not_clamped(page_env, value):
+    """ipywidgets alone would clamp 2019-01-01 to the first day and 2030-01-01 to the last
+    one and redraw without a word; the page refuses the day and says which days it has."""
+    page = StaffPage.open("pick_list")
+    page.controls(date=True)
+    page.show(pages.pick_list_download)
+    before = _html(page)
+    picker = page._widgets["day"]
+    picker.set_state({"value": {"year": value.year, "month": value.month - 1,
+                                "date": value.day}})
+    assert page.day == DEMO_UNTIL and picker.value == DEMO_UNTIL
+    assert _html(page) == before
+    status = page._status.value
+    assert "That value was refused" in status and str(value) in status
+    assert f"a day from {page.first_day} to {page.last_day}" in status

@@ -198,7 +198,7 @@ def test_the_support_queue_matches_the_metric(browser, site, store):
     expected = support.open_tickets(store.table("tickets"), as_of=_as_of(store),
                                     sla_hours=store.settings.service.first_response_hours)
     assert _tile(browser, "Open at day end") == f"{len(expected):,}"
-    rows = _rows(browser, "Hours waiting")
+    rows = _rows(browser, "Waiting")
     assert [r[0] for r in rows] == expected.ticket_id.tolist()  # oldest first
     breach = browser.find_element(By.XPATH, f"//td[text()='{XSS_TICKET}']")
     assert breach.value_of_css_property("color") in ("rgba(198, 40, 40, 1)", "rgb(198, 40, 40)")
@@ -246,6 +246,29 @@ def test_the_date_picker_changes_the_pick_list(browser, site, store):
     _shot(browser, "pick_list_2025-11-20")
 
 
+def test_the_date_picker_offers_only_the_days_with_data_and_says_why(browser, site, store):
+    """The browser's date input gets the page's bounds; a day typed outside them is refused
+    with the reason (ipywidgets alone would move it to the nearest bound without a word)."""
+    _log_in(browser, site)
+    _open(browser, site, "pick_list")
+    first_order = store.table("orders").created_at.min().to_pandas().tz_convert(
+        store.zone).date()
+    first = max(DEMO_UNTIL - dt.timedelta(days=400), first_order)
+    last = store.settings.yesterday()
+    picker = browser.find_element(By.CSS_SELECTOR, ".widget-datepicker input[type=date]")
+    _wait(browser, lambda d: picker.get_attribute("min") == first.isoformat(), 30)
+    assert picker.get_attribute("max") == last.isoformat()
+    assert f"Days from {first:%-d %B %Y}" in _status(browser)
+    assert f"to {last:%-d %B %Y} (yesterday: today is not over yet)" in _status(browser)
+    picker.click()
+    picker.send_keys("01012019")
+    _wait(browser, lambda d: "That value was refused" in _status(d), 60)
+    assert f"a day from {first} to {last}" in _status(browser)
+    shown = _status(browser).split("Days from")[0]  # the day the page shows: never 2019
+    assert shown.startswith("Showing the end of") and "2019" not in shown
+    _shot(browser, "pick_list_refused_day")
+
+
 def test_the_channel_filter_narrows_the_support_queue(browser, site, store):
     _log_in(browser, site)
     _open(browser, site, "support_queue")
@@ -255,8 +278,8 @@ def test_the_channel_filter_narrows_the_support_queue(browser, site, store):
     expected = support.open_tickets(store.table("tickets"), as_of=_as_of(store),
                                     sla_hours=store.settings.service.first_response_hours)
     chat = expected[expected.channel == "chat"].ticket_id.tolist()
-    _wait(browser, lambda d: [r[0] for r in _rows(d, "Hours waiting")] == chat, 60)
-    assert {r[1] for r in _rows(browser, "Hours waiting")} == {"chat"}
+    _wait(browser, lambda d: [r[0] for r in _rows(d, "Waiting")] == chat, 60)
+    assert {r[1] for r in _rows(browser, "Waiting")} == {"Chat"}  # category in words
     _shot(browser, "support_queue_chat")
 
 

@@ -20,6 +20,11 @@ Rules:
 * The page kernel reads report-sized data: DuckDB with one thread and a memory cap. When the
   data files change (a new import), the next redraw opens the store afresh, so an open tab
   does not keep showing old figures.
+* The server starts page kernels ahead of visitors: each `rehearse`s its page (imports,
+  store, the opening day's sections) without showing anything. The page then opened in
+  that kernel reuses the store and the views' results only while the data files (name,
+  inode, size, time of every table part) and the settings are the same; if anything
+  changed, the store is opened afresh and every figure computed again.
 
 >>> checked_day(dt.date(2025, 11, 30), first=dt.date(2025, 1, 1), last=dt.date(2025, 11, 30))
 datetime.date(2025, 11, 30)
@@ -34,11 +39,14 @@ opslib.errors.BadParameter: channel: expected one of email, chat, found "x'; DRO
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import logging
 import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +63,15 @@ from opslib.config import Settings, load_settings  # noqa: E402
 from opslib.errors import BadParameter, OpslibError  # noqa: E402
 from opslib.exports import csv_link  # noqa: E402
 from opslib.schema import TABLES  # noqa: E402
+from opslib.serve.server import PAGES_DIR, data_signature  # noqa: E402
 from opslib.store import Store  # noqa: E402
 from opslib.views.base import section  # noqa: E402
 from opslib.views.daily import data  # noqa: E402
 from opslib.views.daily.common import table  # noqa: E402
 
 __all__ = [
-    "StaffPage", "checked_day", "checked_choice", "open_ticket_list", "pick_list_download",
-    "DATA_ENV", "HISTORY_DAYS",
+    "StaffPage", "rehearse", "checked_day", "checked_choice", "open_ticket_list",
+    "pick_list_download", "DATA_ENV", "HISTORY_DAYS",
 ]
 
 DATA_ENV = "PLAYBOOK_DATA"
@@ -129,9 +138,10 @@ def _category_filter(base: Store, category: str) -> dict[str, Callable[[Any], An
 # Staff-only sections (the daily views have no full ticket list and no CSV downloads)
 
 
-@section("Open tickets, oldest first")
+@section("Open tickets, past the reply deadline first")
 def open_ticket_list(store: Store, day: dt.date) -> list:
-    """Every ticket open at the end of D, oldest first; first-response breaches in red.
+    """Every ticket open at the end of D: first-response breaches first (in red), then the
+    others, oldest first within each.
 
     No contact details are shown; the CSV download carries the same columns.
     """
@@ -179,14 +189,53 @@ def _log_to_server() -> None:
     logging.captureWarnings(True)
 
 
-def _data_signature(data_dir: Path) -> tuple:
-    """Changes whenever a table is written (tables are replaced by renames)."""
-    tables = data_dir / "tables"
+@dataclass
+class _Opened:
+    """The store a kernel has open, for the data files as they were (`signature`).
+
+    Pages opened later in the same kernel (a pre-started kernel rehearses its page, then
+    runs it for a visitor) reuse it, and with it the views' cached results, only while the
+    files and settings are unchanged; otherwise the store is opened afresh.
+    """
+
+    data_dir: Path
+    settings: Settings
+    signature: tuple
+    store: Store
+    facts: dict[str, Any] = field(default_factory=dict)  # per-store answers (order days...)
+
+
+_OPENED: _Opened | None = None
+
+
+class _Rehearsal:
+    """While active, pages compute their sections but show nothing and make no widgets."""
+
+    active = False
+
+
+def _display(*objects: Any) -> None:
+    from IPython.display import display
+
+    if not _Rehearsal.active:
+        display(*objects)
+
+
+def rehearse(name: str) -> None:
+    """Run staff page `name` once without showing it (in a kernel started ahead of visitors).
+
+    Every section of the page's opening day is computed, so the page opened next in this
+    kernel reuses the open store and the views' results while the data files are unchanged
+    (and recomputes them if they changed). Imports come along.
+    """
+    notebook = json.loads((PAGES_DIR / f"{name}.ipynb").read_text(encoding="utf-8"))
+    code = "\n".join("".join(cell["source"]) for cell in notebook["cells"]
+                     if cell["cell_type"] == "code")
+    _Rehearsal.active = True
     try:
-        return tuple(sorted((entry.name, entry.stat().st_mtime_ns)
-                            for entry in os.scandir(tables)))
-    except OSError:
-        return ()
+        exec(compile(code, f"{name}.ipynb", "exec"), {"__name__": f"rehearsal_{name}"})
+    finally:
+        _Rehearsal.active = False
 
 
 class StaffPage:
@@ -222,8 +271,6 @@ class StaffPage:
         Never raises: a problem (no data folder, unreadable settings) is shown as a short
         warning, logged with its detail, and the page's sections stay empty.
         """
-        from IPython.display import display
-
         _log_to_server()
         try:
             folder = os.environ.get(DATA_ENV)
@@ -239,20 +286,32 @@ class StaffPage:
             page = cls(name, data_dir=None, settings=None,
                        problem=f"This page cannot be shown right now (reference {reference}). "
                                f"Tell the store owner; the details are in the server log.")
-            display(show.note(page.problem, kind="warning"))
+            _display(show.note(page.problem, kind="warning"))
             return page
         for note in page._freshness_notes():
-            display(note)
+            _display(note)
         return page
 
     def _open_store(self) -> None:
-        assert self.data_dir is not None
-        signature = _data_signature(self.data_dir)
-        store = Store.open(self.data_dir, self.settings, threads=1)
-        store.con.raw_sql(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-        if self._base is not None:
-            self._forget_cached_views()
-        self._base, self._signature, self._stores = store, signature, {}
+        global _OPENED
+        assert self.data_dir is not None and self.settings is not None
+        signature = data_signature(self.data_dir)
+        opened = _OPENED
+        if opened is None or (opened.data_dir, opened.settings, opened.signature) != (
+                self.data_dir, self.settings, signature):
+            if opened is not None:
+                self._forget_cached_views()
+            store = Store.open(self.data_dir, self.settings, threads=1,
+                               memory_limit=DUCKDB_MEMORY)
+            opened = _OPENED = _Opened(self.data_dir, self.settings, signature, store)
+        self._base, self._signature, self._stores = opened.store, signature, {}
+
+    def _fact(self, name: str, compute: Callable[[], Any]) -> Any:
+        """An answer about the open store, computed once per store."""
+        assert _OPENED is not None and _OPENED.store is self._base
+        if name not in _OPENED.facts:
+            _OPENED.facts[name] = compute()
+        return _OPENED.facts[name]
 
     @staticmethod
     def _forget_cached_views() -> None:
@@ -270,8 +329,8 @@ class StaffPage:
         if not self._base.has("orders"):
             return None, None
         orders = self._base.table("orders")
-        row = orders.aggregate(oldest=orders.created_at.min(),
-                               newest=orders.created_at.max()).to_pandas().iloc[0]
+        row = self._fact("order_days", lambda: orders.aggregate(
+            oldest=orders.created_at.min(), newest=orders.created_at.max()).to_pandas().iloc[0])
         if pd.isna(row["newest"]):
             return None, None
         zone = self.settings.zone
@@ -308,7 +367,7 @@ class StaffPage:
     def store(self) -> Store:
         """The store narrowed by the current filters (reopened when the data changed)."""
         assert self._base is not None and self.data_dir is not None
-        if _data_signature(self.data_dir) != self._signature:
+        if data_signature(self.data_dir) != self._signature:
             log.info("page %s: data changed, reopening the store", self.name)
             self._open_store()
         key = tuple(sorted(self.filters.items()))
@@ -332,14 +391,18 @@ class StaffPage:
         """Show the page's controls: a date picker, a channel filter over the `channel`
         column of table `channel` (its allowed values), a product category filter."""
         import ipywidgets as widgets
-        from IPython.display import display
 
         if self.problem:
             return
+        if _Rehearsal.active:  # the answers the controls need, no widgets
+            self._channel_table = channel
+            if category:
+                self._categories()
+            return
         row = []
         if date:
-            picker = widgets.DatePicker(value=self.day, description="Day",
-                                        min=self.first_day, max=self.last_day)
+            picker = _day_picker_class()(value=self.day, description="Day",
+                                         min=self.first_day, max=self.last_day)
             picker.observe(self._on_day, names="value")
             picker.observe(self._keep_bounds, names=["min", "max"])
             self._widgets["day"] = picker
@@ -356,16 +419,31 @@ class StaffPage:
         refresh.on_click(lambda _button: self._refresh(reason="refresh"))
         row.append(refresh)
         self._status = widgets.HTML(value=self._status_text())
-        display(widgets.VBox([widgets.HBox(row, layout=widgets.Layout(flex_flow="row wrap")),
-                              self._status]))
+        _display(widgets.VBox([widgets.HBox(row, layout=widgets.Layout(flex_flow="row wrap")),
+                               self._status]))
+
+    def _day_range_text(self) -> str:
+        """Which days the picker offers and why; the page's script sets the browser's date
+        input to the same bounds (data-min, data-max)."""
+        import html
+
+        assert self.first_day is not None and self.last_day is not None
+        oldest, _ = self._order_days()
+        why_first = ("the first day with orders" if self.first_day == oldest else
+                     f"the pages go back {HISTORY_DAYS} days")
+        text = (f"Days from {self.first_day:%-d %B %Y} ({why_first}) to "
+                f"{self.last_day:%-d %B %Y} (yesterday: today is not over yet) can be shown.")
+        return (f'<div class="opslib-day-range" data-min="{self.first_day.isoformat()}" '
+                f'data-max="{self.last_day.isoformat()}">{html.escape(text)}</div>')
 
     def _categories(self) -> tuple[str, ...]:
         assert self._base is not None
         if not self._base.has("products"):
             return ()
         products = self._base.table("products")
-        values = products.select("category").distinct().to_pandas()["category"].dropna()
-        return tuple(sorted(str(v) for v in values if str(v)))
+        return self._fact("categories", lambda: tuple(sorted(
+            str(v) for v in products.select("category").distinct().to_pandas()["category"]
+            .dropna() if str(v))))
 
     def _dropdown(self, name: str, allowed: Sequence[str], *, everything: str):
         import ipywidgets as widgets
@@ -385,6 +463,8 @@ class StaffPage:
         for name, value in sorted(self.filters.items()):
             parts.append(f"{name}: {value.replace('_', ' ')}")
         text = html.escape(" · ".join(p for p in parts if p))
+        if "day" in self._widgets:
+            text += self._day_range_text()
         if message:
             text += (f'<div style="color:#c62828;font-weight:600" class="opslib-refused">'
                      f'{html.escape(message)}</div>')
@@ -447,14 +527,16 @@ class StaffPage:
     def show(self, builder: Callable[..., Any]) -> None:
         """Show a section `builder(store, day)`; it is drawn again when a control changes."""
         import ipywidgets as widgets
-        from IPython.display import display
 
         if self.problem:
+            return
+        if _Rehearsal.active:
+            self._draw(builder, _Unshown())
             return
         area = widgets.Output()
         self._sections.append((builder, area))
         self._draw(builder, area)
-        display(area)
+        _display(area)
 
     def _refresh(self, *, reason: str) -> None:
         log.info("page %s: redraw (%s)", self.name, reason)
@@ -477,6 +559,27 @@ class StaffPage:
                 f"Try again later; if it keeps happening, tell the store owner.",
                 kind="warning")),)
         area.outputs = outputs
+
+
+class _Unshown:
+    """Where a rehearsed section's outputs go (nowhere)."""
+
+    outputs: tuple = ()
+
+
+@functools.cache
+def _day_picker_class() -> type:
+    """ipywidgets' DatePicker without its silent clamping: a day outside min/max reaches
+    the page, which refuses it and says which days can be picked."""
+    import ipywidgets as widgets
+    import traitlets
+
+    class DayPicker(widgets.DatePicker):
+        @traitlets.validate("value")
+        def _validate_value(self, proposal: dict) -> object:
+            return proposal["value"]
+
+    return DayPicker
 
 
 def _output(part: object) -> dict:

@@ -20,6 +20,11 @@ and nothing else. The server is standalone Voila on the folder `opslib/serve/sta
 * The data folder and the resolved settings reach the page kernels through the
   environment (PLAYBOOK_DATA, PLAYBOOK_SETTINGS), and secrets do not.
 * Idle kernels are shut down, open tabs included (`cull_connected`).
+* Page kernels are started ahead of visitors (`warm` per page, one after another, the Today
+  page first): each runs its page once without showing it (`opslib.serve.pages.rehearse`),
+  and a visitor gets one ready to go. When the data files or the day change, the kernels
+  waiting for a visitor are replaced. A page never trusts its rehearsal: it reuses it only
+  while the data files and settings are those it was computed from.
 
 >>> is_loopback("localhost"), is_loopback("127.0.0.1"), is_loopback("0.0.0.0")
 (True, True, False)
@@ -31,7 +36,9 @@ and nothing else. The server is standalone Voila on the folder `opslib/serve/sta
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextvars
 import hmac
 import html
 import ipaddress
@@ -53,7 +60,7 @@ from opslib.errors import BadParameter, MissingFileError, SettingsError
 __all__ = [
     "PAGES", "PAGES_DIR", "StaffPage", "TOKEN_ENV", "DATA_ENV", "PASSWORD_FILE",
     "IMAGE_FILES", "set_password", "read_password_hash", "password_path", "is_loopback",
-    "check_login_setup", "refused_path", "serve",
+    "check_login_setup", "refused_path", "data_signature", "serve",
 ]
 
 PAGES_DIR = Path(__file__).resolve().parent / "staff_pages"
@@ -68,6 +75,10 @@ MIN_TOKEN_LENGTH = 16
 # out on purpose: an SVG opened on its own runs its scripts with this site's rights.
 IMAGE_FILES = r"[A-Za-z0-9_-]+\.(?:png|jpe?g|gif|webp|ico)"
 # Failed logins allowed per client address within the window before it must wait.
+# Pre-started kernels: how often the data files are checked for changes, and how long a
+# kernel may take to start and rehearse its page before it is given up.
+WATCH_SECONDS = 2
+WARM_TIMEOUT_SECONDS = 300
 LOGIN_ATTEMPTS = 10
 LOGIN_WINDOW_SECONDS = 300
 SESSION_HOURS = 12
@@ -88,6 +99,9 @@ _SECURITY_HEADERS = {
 }
 
 log = logging.getLogger("opslib.serve.server")
+# The staff page a request is for, so the kernel manager can hand out its pre-started kernel.
+_REQUESTED_PAGE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "requested_page", default=None)
 
 
 @dataclass(frozen=True)
@@ -112,7 +126,7 @@ PAGES: tuple[StaffPage, ...] = (
               "What to pick and pack, by SKU, oldest orders first; orders past their "
               "ship-by promise. Choose another day with the date picker."),
     StaffPage("support_queue", "Support queue", "customer service",
-              "Open tickets, oldest first, with first-response breaches in red; "
+              "Open tickets, first-response breaches first and in red, then oldest first; "
               "filter by channel."),
     StaffPage("stock_watch", "Stock watch", "purchasing",
               "Bestsellers with little cover left, stock-outs with the sales they cost, "
@@ -205,6 +219,25 @@ def refused_path(path: str) -> bool:
     return bool(_REFUSED.search(path))
 
 
+def data_signature(data_dir: str | os.PathLike) -> tuple:
+    """Changes whenever a table is written: every table and part file (tables and parts are
+    replaced by renames) by name, inode, size and modification time; () without tables."""
+
+    def stamp(entry: os.DirEntry) -> tuple:
+        info = entry.stat()
+        return entry.name, info.st_ino, info.st_size, info.st_mtime_ns
+
+    try:
+        signature = []
+        for entry in sorted(os.scandir(Path(data_dir) / "tables"), key=lambda e: e.name):
+            signature.append(stamp(entry))
+            if entry.is_dir():
+                signature.extend(sorted(stamp(part) for part in os.scandir(entry.path)))
+        return tuple(signature)
+    except OSError:
+        return ()
+
+
 # ---------------------------------------------------------------------------------------
 # HTML of the login form and the start page (self-contained: inline styles, no scripts)
 
@@ -270,16 +303,20 @@ def _build_app_class() -> type:
     """Define the handlers and the Voila subclass (deferred: Voila is heavy to import)."""
     import jinja2
     from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.session import Session
     from jupyter_core.utils import ensure_async
     from jupyter_server.auth.decorator import allow_unauthenticated
     from jupyter_server.auth.identity import PasswordIdentityProvider
     from jupyter_server.auth.login import LoginFormHandler
     from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+    from jupyter_server._tz import utcnow
     from jupyter_server.services.kernels.handlers import KernelHandler
     from jupyter_server.utils import url_path_join
     from jupyterlab_server.themes_handler import ThemesHandler
     from tornado import web
-    from traitlets import default
+    from tornado.ioloop import IOLoop, PeriodicCallback
+    from traitlets import Integer, Unicode, default
     from voila.app import Voila
     from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
     from voila.static_file_handler import (AllowListFileHandler, MultiStaticFileHandler,
@@ -412,7 +449,163 @@ def _build_app_class() -> type:
         async def get(self, path: str | None = None) -> None:
             if self.drop_query():
                 return
+            _REQUESTED_PAGE.set(Path(path or "").stem)
             await super().get(path)
+
+    class WarmKernels(AsyncMappingKernelManager):
+        """Page kernels started ahead of visitors, `warm` per page, each rehearsing its page.
+
+        One kernel is prepared at a time, in page order (Today first). A visitor takes a
+        ready kernel, or the one being prepared for the page (its cells run once the
+        rehearsal is done), or else gets a kernel started for the visit (as without
+        pre-started kernels); the replacement of a kernel taken goes first in the queue.
+        Kernels waiting for a visitor are replaced when the data files or the day change,
+        and are not culled while alive.
+        """
+
+        warm = Integer(1, config=True, help="Pre-started kernels per page (0: none).")
+        data_dir = Unicode("", config=True, help="The data folder the pages read.")
+        last_complete_day: Callable[[], Any] = staticmethod(lambda: None)  # set by serve
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._ready: dict[str, list[str]] = {page.name: [] for page in PAGES}
+            self._queue: list[str] = []
+            self._current: str | None = None  # the page whose kernel is being prepared
+            self._launched: asyncio.Future | None = None  # ...that kernel's id, once started
+            self._claimed = False  # ...already given to a visitor
+            self._worker: asyncio.Task | None = None
+            self._watch: tuple = ()
+
+        # -- the queue of kernels to prepare ------------------------------------------
+
+        def start_warming(self) -> None:
+            """Prepare every page's kernels and watch the data (call on the event loop)."""
+            if self.warm < 1:
+                return
+            self._watch = self._watched()
+            for page in PAGES:
+                self._want(page.name)
+            PeriodicCallback(self._check_data, WATCH_SECONDS * 1000).start()
+
+        def _watched(self) -> tuple:
+            return data_signature(self.data_dir), self.last_complete_day()
+
+        def _supply(self, page: str) -> int:
+            return (len(self._ready[page]) + self._queue.count(page)
+                    + (self._current == page and not self._claimed))
+
+        def _want(self, page: str, *, first: bool = False) -> None:
+            for _ in range(self.warm - self._supply(page)):
+                self._queue.insert(0 if first else len(self._queue), page)
+            if self._queue and (self._worker is None or self._worker.done()):
+                self._worker = asyncio.ensure_future(self._prepare_queued())
+
+        async def _prepare_queued(self) -> None:
+            while self._queue:
+                self._current = page = self._queue.pop(0)
+                self._launched = asyncio.get_running_loop().create_future()
+                self._claimed = False
+                watched = self._watch
+                try:
+                    kernel_id = await self._prepare(page)
+                finally:
+                    claimed, self._current, self._claimed = self._claimed, None, False
+                if kernel_id is None or claimed:
+                    continue
+                if self._watch != watched:  # the data changed meanwhile: prepare anew
+                    await self.shutdown_kernel(kernel_id, now=True)
+                    self._want(page)
+                else:
+                    self._ready[page].append(kernel_id)
+
+        async def _prepare(self, page: str) -> str | None:
+            """Start a kernel and rehearse `page` in it; None (logged) if that fails."""
+            started = time.monotonic()
+            kernel_id = None
+            try:
+                env = dict(os.environ, VOILA_PREHEAT="False", VOILA_BASE_URL="/",
+                           VOILA_SERVER_URL="/")
+                try:
+                    kernel_id = await super().start_kernel(kernel_name=KERNEL_NAME, path="",
+                                                           env=env)
+                finally:
+                    self._launched.set_result(kernel_id)
+                # A session of its own: replies go to the client with the session's id,
+                # and the visitor's page may connect while the rehearsal runs.
+                kernel = self.get_kernel(kernel_id)
+                client = kernel.client(session=Session(
+                    key=kernel.session.key, signature_scheme=kernel.session.signature_scheme))
+                client.start_channels()
+                try:
+                    await client.wait_for_ready(timeout=WARM_TIMEOUT_SECONDS)
+                    reply = await client.execute(
+                        f"from opslib.serve.pages import rehearse\nrehearse({page!r})",
+                        silent=True, store_history=False, allow_stdin=False, reply=True,
+                        timeout=WARM_TIMEOUT_SECONDS)
+                finally:
+                    client.stop_channels()
+                if reply["content"]["status"] != "ok":
+                    raise RuntimeError(f"{reply['content'].get('ename')}: "
+                                       f"{reply['content'].get('evalue')}")
+            except Exception as err:  # noqa: BLE001 - the page starts a kernel of its own
+                log.warning("Could not prepare a kernel for page %s: %s", page, err)
+                if kernel_id is not None and kernel_id in self and not self._claimed:
+                    await self.shutdown_kernel(kernel_id, now=True)
+                return None
+            log.info("Kernel ready for page %s in %.1f s", page, time.monotonic() - started)
+            return kernel_id
+
+        # -- handing kernels out --------------------------------------------------------
+
+        async def start_kernel(self, **kwargs: Any) -> str:
+            page = _REQUESTED_PAGE.get()
+            if self.warm < 1 or page not in self._ready:
+                return await super().start_kernel(**kwargs)
+            kernel_id = await self._take(page)
+            self._want(page, first=True)
+            if kernel_id is None:
+                return await super().start_kernel(**kwargs)
+            self.get_kernel(kernel_id).last_activity = utcnow()
+            log.info("page %s: pre-started kernel handed out", page)
+            return kernel_id
+
+        async def _take(self, page: str) -> str | None:
+            while self._ready[page]:
+                kernel_id = self._ready[page].pop(0)
+                if kernel_id not in self:
+                    continue
+                if await self.get_kernel(kernel_id).is_alive():
+                    return kernel_id
+                await self.shutdown_kernel(kernel_id, now=True)
+            if self._current != page or self._claimed or self._launched is None:
+                return None
+            self._claimed = True  # the page's cells queue behind its rehearsal
+            kernel_id = await asyncio.shield(self._launched)
+            if kernel_id is None:
+                self._claimed = False
+            return kernel_id
+
+        # -- data changes, culling ----------------------------------------------------
+
+        async def _check_data(self) -> None:
+            watched = self._watched()
+            if watched == self._watch:
+                return
+            self._watch = watched
+            log.info("The data or the day changed: replacing the kernels waiting for visitors")
+            for page in PAGES:
+                waiting, self._ready[page.name] = self._ready[page.name], []
+                for kernel_id in waiting:
+                    if kernel_id in self:
+                        await self.shutdown_kernel(kernel_id, now=True)
+                self._want(page.name)
+
+        async def cull_kernel_if_idle(self, kernel_id: str) -> None:
+            waiting = any(kernel_id in ready for ready in self._ready.values())
+            if waiting and await self.get_kernel(kernel_id).is_alive():
+                return  # waiting for a visitor, not idle
+            await super().cull_kernel_if_idle(kernel_id)
 
     def private(base: type) -> type:
         """A static-file handler that serves only to logged-in visitors."""
@@ -465,6 +658,7 @@ def _build_app_class() -> type:
 
         def init_settings(self) -> dict:
             settings = super().init_settings()
+            IOLoop.current().add_callback(self.kernel_manager.start_warming)
             # Error pages: status only, no detail, no assets (Jupyter's own need static_path).
             errors = jinja2.Environment(autoescape=True, loader=jinja2.DictLoader(
                 {"error.html": _document("{{ status_code }}", "<h1>{{ status_code }} "
@@ -509,6 +703,7 @@ def _build_app_class() -> type:
     StaffPagesApp.playbook_store_name = "Store"
     StaffPagesApp.kernel_specs_class = ProjectKernels
     StaffPagesApp.staff_identity_class = StaffIdentity
+    StaffPagesApp.kernel_manager_class = WarmKernels
     return StaffPagesApp
 
 
@@ -528,7 +723,7 @@ def _log_request(handler: Any) -> None:
 
 
 def _config(*, host: str, port: int, token: str | None, hashed_password: str | None,
-            idle_timeout: int, app_class: type) -> Any:
+            idle_timeout: int, warm: int, data_dir: Path, app_class: type) -> Any:
     from traitlets.config import Config
 
     c = Config()
@@ -555,18 +750,27 @@ def _config(*, host: str, port: int, token: str | None, hashed_password: str | N
     c.MappingKernelManager.cull_connected = True
     c.MappingKernelManager.cull_busy = False
     c.VoilaConfiguration.kernel_spec_manager_class = app_class.kernel_specs_class
+    c.VoilaConfiguration.multi_kernel_manager_class = app_class.kernel_manager_class
+    c.WarmKernels.warm = warm
+    c.WarmKernels.data_dir = str(data_dir)
     return c
 
 
 def serve(data_dir: str | os.PathLike, *, settings: Settings, host: str = "localhost",
-          port: int = 8866, idle_timeout: int = 900,
+          port: int = 8866, idle_timeout: int = 900, warm: int = 1,
           echo: Callable[[str], None] = print) -> None:
     """Serve the staff pages until stopped (Ctrl-C or SIGTERM).
 
     The login is the password set with `set_password` for this data folder and/or the token
     in $PLAYBOOK_TOKEN (taken out of this process's environment, so page kernels never
-    see it). `idle_timeout` is the seconds after which a page's idle kernel is shut down.
+    see it). `idle_timeout` is the seconds after which a page's idle kernel is shut down;
+    `warm` is the number of kernels per page started ahead of visitors (0: none).
     """
+    # jsonschema (under nbformat) builds an IRI grammar on import when the optional
+    # rfc3987-syntax package is installed: seconds of start-up for a format check the
+    # server never makes (the page kernels skip it the same way).
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     from opslib.runs.runner import SECRET_ENV, ensure_kernel, settings_toml
 
     data_dir = Path(data_dir).resolve()
@@ -575,6 +779,9 @@ def serve(data_dir: str | os.PathLike, *, settings: Settings, host: str = "local
                                file=str(data_dir),
                                fix="Run `playbook demo` (or import your data) first, or pass "
                                    "--data with the right folder.")
+    if warm < 0:
+        raise BadParameter("the pre-started kernels per page", expected="0 or more",
+                           found=warm, fix="Pass 0 to start a kernel per visit, or more.")
     if idle_timeout < 1:
         raise BadParameter("the idle timeout", expected="a number of seconds, 1 or more",
                            found=idle_timeout, fix="Pass a positive number.")
@@ -595,8 +802,10 @@ def serve(data_dir: str | os.PathLike, *, settings: Settings, host: str = "local
 
         app_class = _build_app_class()
         app_class.playbook_store_name = settings.store.name
+        app_class.kernel_manager_class.last_complete_day = staticmethod(settings.yesterday)
         config = _config(host=host, port=port, token=token, hashed_password=hashed,
-                         idle_timeout=idle_timeout, app_class=app_class)
+                         idle_timeout=idle_timeout, warm=warm, data_dir=data_dir,
+                         app_class=app_class)
         app = app_class(config=config)
         app.initialize(argv=[])
         logging.getLogger("opslib").setLevel(logging.INFO)
