@@ -1,6 +1,7 @@
 """The bank account: payouts in, suppliers, carriers, ads, rent, payroll, software, tax out.
 
-Card payments are paid out two working days after the sales day, net of fees and refunds;
+Card payments are paid out two working days after the sales day, net of refunds, and their
+fees are charged once a month (on the month's last working day);
 PayPal and Klarna weekly; marketplaces every two weeks net of commission. Suppliers are paid
 on each purchase order's due date, carriers weekly, ad platforms weekly or monthly, tax
 quarterly (VAT) or monthly (US sales tax). Fixed costs scale with the business. The
@@ -48,12 +49,17 @@ def bank_transactions(world: World, ledger: Ledger, purchase_orders: pd.DataFram
 
     paid = pd.DataFrame(ledger.payments[:n_days], columns=PAYMENT_METHODS, index=days)
     refunded = pd.DataFrame(ledger.refunds[:n_days], columns=PAYMENT_METHODS, index=days)
-    card = (paid["card"] + paid["apple_pay"]) * (1 - CARD_FEE) \
-        - refunded["card"] - refunded["apple_pay"]
+    cards = paid["card"] + paid["apple_pay"]
+    card = cards - refunded["card"] - refunded["apple_pay"]
     card = card[card != 0]
     add(np.busday_offset(card.index.to_numpy("datetime64[D]"), 2, roll="forward",
                          holidays=cal.holidays), card, "Shopify Payments",
         "Payout for sales of " + card.index.strftime("%Y-%m-%d"), "payout")
+    card_fees = (cards * CARD_FEE).groupby(pd.DatetimeIndex(cards.index).to_period("M")).sum()
+    month_ends = card_fees.index.to_timestamp(how="end").to_numpy("datetime64[D]")
+    add(np.busday_offset(month_ends, 0, roll="backward", holidays=cal.holidays), -card_fees,
+        "Shopify Payments", "Card processing fees " + card_fees.index.strftime("%B %Y"),
+        "fees")
     for method, fee, pay_weekday, name in (("paypal", PAYPAL_FEE, 1, "PayPal"),
                                            ("klarna", KLARNA_FEE, 3, "Klarna")):
         net = _by_week(paid[method] * (1 - fee) - refunded[method])
