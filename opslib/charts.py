@@ -6,9 +6,15 @@ Altair's default HTML output fetches its scripts from a CDN, and JupyterLab/Voil
 render every Vega-Lite version Altair emits.
 
 >>> frame = pd.DataFrame({"date_day": pd.date_range("2024-01-01", periods=3), "orders": [3, 5, 4]})
->>> svg = line(frame, x="date_day", y="orders", title="Orders")._repr_mimebundle_()["image/svg+xml"]
->>> svg.startswith("<svg") and "Orders" in svg
+>>> data, meta = line(frame, x="date_day", y="orders", title="Orders")._repr_mimebundle_()
+>>> data["image/svg+xml"].startswith("<svg") and "Orders" in data["image/svg+xml"]
 True
+>>> meta["image/svg+xml"]["alt"]
+'Line chart of orders by day, 1 January 2024 to 3 January 2024: highest 5 (2 January 2024), lowest 3 (1 January 2024).'
+
+Axis titles come from the labels glossary with their unit ("Net sales (£)"), category
+values are put in words ("changed_mind" → "Changed mind"), date axes name the month, and
+every chart carries a one-sentence description: the alt text of the image in HTML reports.
 """
 
 from __future__ import annotations
@@ -19,19 +25,24 @@ import io
 import altair as alt
 import pandas as pd
 
-__all__ = ["Chart", "line", "bar", "to_display", "PALETTE"]
+from opslib import glossary
+
+__all__ = ["Chart", "line", "bar", "to_display", "describe", "PALETTE"]
 
 PALETTE = ["#0969da", "#e16f24", "#2da44e", "#8250df", "#bf3989", "#57606a", "#d4a72c"]
 _AXIS_FORMATS = {"rate": ".0%", "money": ",.0f", "count": ",d", "number": ",.2~f",
-                 "hours": ",.1f", "days": ",.1f", "ratio": ".2f"}
+                 "hours": ",.1~f", "days": ",.1~f", "ratio": ".2~f"}
 _FONT = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif"
 
 
 def _house_theme(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The house style, with room around the plot so that long category labels on the
+    left are never cut off."""
+    chart = chart.properties(padding={"left": 24, "right": 12, "top": 6, "bottom": 6})
     return chart.configure(font=_FONT, background="white").configure_view(
         strokeWidth=0).configure_axis(
         labelColor="#57606a", titleColor="#57606a", gridColor="#eaeef2", domainColor="#d0d7de",
-        labelFontSize=11, titleFontSize=11).configure_title(
+        labelFontSize=11, titleFontSize=11, labelLimit=260).configure_title(
         anchor="start", fontSize=14, color="#1f2328").configure_range(
         category=PALETTE).configure_legend(
         orient="bottom", labelFontSize=11, titleFontSize=11).configure_line(
@@ -40,10 +51,12 @@ def _house_theme(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
 
 
 class Chart:
-    """A chart that displays as inline SVG (MIME image/svg+xml) wherever it is shown."""
+    """A chart that displays as inline SVG (MIME image/svg+xml) wherever it is shown;
+    `description` is its alt text (one sentence saying what it shows)."""
 
-    def __init__(self, chart: alt.TopLevelMixin) -> None:
+    def __init__(self, chart: alt.TopLevelMixin, description: str = "") -> None:
         self.altair = chart
+        self.description = description or _title_sentence(chart)
 
     def to_svg(self) -> str:
         buffer = io.StringIO()
@@ -58,14 +71,78 @@ class Chart:
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         """SVG first; PNG too, because JupyterLab shows only 'safe' types (PNG, not SVG)
         in a notebook it does not trust, such as a report opened from outputs/."""
-        title = self.altair.to_dict().get("title", "chart")
         png = base64.b64encode(self.to_png()).decode("ascii")
-        return {"image/svg+xml": self.to_svg(), "image/png": png, "text/plain": f"Chart: {title}"}
+        alt_text = {"alt": self.description}
+        return ({"image/svg+xml": self.to_svg(), "image/png": png,
+                 "text/plain": self.description},
+                {"image/svg+xml": alt_text, "image/png": alt_text})
 
 
-def to_display(chart: alt.TopLevelMixin) -> Chart:
+def _title_sentence(chart: alt.TopLevelMixin) -> str:
+    title = chart.to_dict().get("title") or "a chart"
+    text = title.get("text", "a chart") if isinstance(title, dict) else str(title)
+    return f"Chart: {text}."
+
+
+def to_display(chart: alt.TopLevelMixin, description: str = "") -> Chart:
     """Wrap any Altair chart so it renders offline as SVG in the house theme."""
-    return Chart(chart)
+    return Chart(chart, description)
+
+
+def _in_words(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Category columns with their values in words ('online_store' → 'Online store')."""
+    changed = {c: frame[c].map(lambda v: glossary.words(v) if isinstance(v, str) else v)
+               for c in columns if c and c in frame and not _is_time(frame, c)}
+    return frame.assign(**changed) if changed else frame
+
+
+def _is_time(frame: pd.DataFrame, column: str) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(frame[column])
+
+
+def _value_text(value, unit: str, currency: str | None) -> str:
+    return glossary.format_value(value, unit, currency=currency)
+
+
+def _x_text(value, monthly: bool = False) -> str:
+    if not isinstance(value, pd.Timestamp):
+        return str(value)
+    return f"{value:%B %Y}" if monthly else f"{value:%-d %B %Y}"
+
+
+def _lower_first(text: str) -> str:
+    """'Net sales' → 'net sales' inside a sentence; 'RFM segment' and 'CSAT rate' stay."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def describe(frame: pd.DataFrame, *, kind: str, x: str, y: str, unit: str,
+             currency: str | None = None, title: str = "") -> str:
+    """One sentence for the alt text: what is drawn, over what, and its extremes.
+
+    >>> f = pd.DataFrame({"date_day": pd.date_range("2026-11-01", periods=3),
+    ...                   "net_sales": [10.0, 30.0, 20.0]})
+    >>> describe(f, kind="Line chart", x="date_day", y="net_sales", unit="money",
+    ...          currency="GBP")
+    'Line chart of net sales (£) by day, 1 November 2026 to 3 November 2026: highest £30.00 (2 November 2026), lowest £10.00 (1 November 2026).'
+    """
+    what = _lower_first(glossary.axis_title(y, unit_name=unit, currency=currency))
+    head = f"{kind} of {what}"
+    if title and title.lower() != glossary.label(y).lower():
+        head = f"{kind} \u201c{title}\u201d of {what}"
+    values = frame.dropna(subset=[y])
+    if values.empty:
+        return f"{head}: nothing to show."
+    by = _lower_first(glossary.label(x))
+    span, monthly = "", False
+    if _is_time(frame, x):
+        monthly = bool((values[x].dt.day == 1).all()) and len(values) > 1
+        by = "month" if monthly else by
+        span = f", {_x_text(values[x].min(), monthly)} to {_x_text(values[x].max(), monthly)}"
+    high = values.loc[values[y].idxmax()]
+    low = values.loc[values[y].idxmin()]
+    return (f"{head} by {by}{span}: highest {_value_text(high[y], unit, currency)} "
+            f"({_x_text(high[x], monthly)}), lowest {_value_text(low[y], unit, currency)} "
+            f"({_x_text(low[x], monthly)}).")
 
 
 def _axis(unit: str) -> alt.Axis:
@@ -76,37 +153,58 @@ def _axis(unit: str) -> alt.Axis:
     return alt.Axis(format=_AXIS_FORMATS.get(unit, ","))
 
 
+def _time_axis(frame: pd.DataFrame, x: str) -> alt.Axis:
+    """Dates that name their month: '29 Nov' over weeks, 'Nov 2026' over longer spans."""
+    days = (frame[x].max() - frame[x].min()).days if len(frame) else 0
+    if days > 120:
+        return alt.Axis(format="%b %Y", labelAngle=0, labelOverlap=True)
+    every = {"interval": "day", "step": 1} if days <= 14 else {"interval": "week", "step": 1}
+    return alt.Axis(format="%-d %b", labelAngle=0, labelOverlap=True, tickCount=every)
+
+
 def _encode_x(frame: pd.DataFrame, x: str) -> alt.X:
-    kind = "T" if pd.api.types.is_datetime64_any_dtype(frame[x]) else "N"
-    return alt.X(f"{x}:{kind}", title=None)
+    if _is_time(frame, x):
+        return alt.X(f"{x}:T", title=None, axis=_time_axis(frame, x))
+    return alt.X(f"{x}:N", title=None)
 
 
 def line(frame: pd.DataFrame, *, x: str, y: str, color: str | None = None, title: str = "",
-         y_unit: str = "number", width: int = 640, height: int = 220) -> Chart:
-    """A line chart over time (one line per `color` value)."""
+         y_unit: str = "number", currency: str | None = None, width: int = 640,
+         height: int = 220) -> Chart:
+    """A line chart over time (one line per `color` value); money axes name `currency`."""
+    frame = _in_words(frame, [color])
     encoding = {"x": _encode_x(frame, x),
-                "y": alt.Y(f"{y}:Q", title=y.replace("_", " "),
+                "y": alt.Y(f"{y}:Q", title=glossary.axis_title(y, unit_name=y_unit,
+                                                              currency=currency),
                            axis=_axis(y_unit))}
     if color:
         encoding["color"] = alt.Color(f"{color}:N", title=None)
     chart = alt.Chart(frame).mark_line(point=len(frame) <= 60).encode(**encoding)
-    return Chart(chart.properties(title=title, width=width, height=height))
+    return Chart(chart.properties(title=title, width=width, height=height),
+                 describe(frame, kind="Line chart", x=x, y=y, unit=y_unit, currency=currency,
+                          title=title))
 
 
 def bar(frame: pd.DataFrame, *, x: str, y: str, color: str | None = None, title: str = "",
-        horizontal: bool = False, y_unit: str = "number", width: int = 640,
-        height: int = 220) -> Chart:
+        horizontal: bool = False, y_unit: str = "number", currency: str | None = None,
+        width: int = 640, height: int = 220) -> Chart:
     """A bar chart; horizontal bars are sorted by value (for rankings)."""
+    frame = _in_words(frame, [x, color])
     value = alt.X if horizontal else alt.Y
     category = alt.Y if horizontal else alt.X
     axis = _axis(y_unit)
+    time = _is_time(frame, x)
     encoding = {
-        ("x" if horizontal else "y"): value(f"{y}:Q", title=y.replace("_", " "), axis=axis),
+        ("x" if horizontal else "y"): value(
+            f"{y}:Q", title=glossary.axis_title(y, unit_name=y_unit, currency=currency),
+            axis=axis),
         ("y" if horizontal else "x"): category(
-            f"{x}:{'T' if pd.api.types.is_datetime64_any_dtype(frame[x]) else 'N'}",
-            title=None, sort="-x" if horizontal else None),
+            f"{x}:{'T' if time else 'N'}", title=None, sort="-x" if horizontal else None,
+            axis=_time_axis(frame, x) if time else alt.Axis(labelAngle=0)),
     }
     if color:
         encoding["color"] = alt.Color(f"{color}:N", title=None)
     chart = alt.Chart(frame).mark_bar().encode(**encoding)
-    return Chart(chart.properties(title=title, width=width, height=height))
+    return Chart(chart.properties(title=title, width=width, height=height),
+                 describe(frame, kind="Bar chart", x=x, y=y, unit=y_unit, currency=currency,
+                          title=title))

@@ -91,14 +91,19 @@ def check(data_dir: str, settings_file: str | None) -> None:
     """Validate every table in DATA/tables against the data contract.
 
     An import killed during its commit is undone first (under the data folder's lock), and
-    the output says so.
+    the output says so. With another engine in [engine], also check the tables it reads.
     """
-    from opslib.checks import check_store
+    from opslib.checks import check_engine, check_store
 
-    load_settings(settings_file)
-    report = check_store(folder_or_workspace(data_dir, "data"))
-    click.echo(report.text())
-    if not report.ok:
+    settings = load_settings(settings_file)
+    data = folder_or_workspace(data_dir, "data")
+    reports = []
+    if settings.engine.kind != "postgres" and not settings.engine.tables:
+        reports.append(check_store(data))  # the Parquet files the engine reads
+    if settings.engine.kind != "duckdb":
+        reports.append(check_engine(data, settings))
+    click.echo("\n\n".join(report.text() for report in reports))
+    if not all(report.ok for report in reports):
         sys.exit(1)
 
 
@@ -107,7 +112,7 @@ OUT_HELP = "Reports folder (default: the workspace's outputs/)."
 
 @main.command(name="run")
 @click.argument("cadence", type=click.Choice(["daily", "weekly", "monthly", "all"]))
-@click.option("--date", "date", default=None, metavar="YYYY-MM-DD",
+@click.option("--date", "date", default=None, metavar="YYYY-MM-DD", callback=_date_option,
               help="Report date D (default: yesterday in the store's time zone); weekly and "
                    "monthly report on the last complete period ending on or before D.")
 @click.option("--data", "data_dir", default=None, type=click.Path(),
@@ -125,7 +130,7 @@ OUT_HELP = "Reports folder (default: the workspace's outputs/)."
                    "notebooks/, your copies).")
 @click.option("--catch-up", is_flag=True,
               help="Also run every period after the last successful run, oldest first.")
-def run_command(cadence: str, date: str | None, data_dir: str | None, out_dir: str | None,
+def run_command(cadence: str, date: dt.date | None, data_dir: str | None, out_dir: str | None,
                 settings_file: str | None, jobs: int | None, only: str | None,
                 notebooks_dir: str | None, catch_up: bool) -> None:
     """Run a cadence's notebooks into dated HTML reports, run.json and OUT/index.html.
@@ -144,7 +149,7 @@ def run_command(cadence: str, date: str | None, data_dir: str | None, out_dir: s
             click.secho(notice, fg="yellow")
     report = run(cadence, data_dir=folder_or_workspace(data_dir, "data"),
                  out_dir=folder_or_workspace(out_dir, "outputs"),
-                 settings=load_settings(settings_file), date=_date(date), jobs=jobs,
+                 settings=load_settings(settings_file), date=date, jobs=jobs,
                  only=only, catch_up=catch_up, notebooks_dir=Path(notebooks_dir),
                  echo=click.echo, progress=catch_up)
     click.echo(report.text())
@@ -232,13 +237,17 @@ def import_command(source: str, files: tuple[str, ...], data_dir: str, mapping: 
                                             "competitor_prices", "promotions"]))
 @click.option("--out", "out", default=None, type=click.Path(),
               help="File to write (default: TABLE.csv in the current folder).")
-def template_command(table: str, out: str | None) -> None:
+@click.option("--settings", "settings_file", default=None, type=click.Path(),
+              help=SETTINGS_HELP + " Its time zone is the one the import reads the times in.")
+def template_command(table: str, out: str | None, settings_file: str | None) -> None:
     """Write an empty CSV with TABLE's columns, to fill in by hand and import as csv."""
     from opslib.ingest.templates import write_template
 
+    settings = load_settings(settings_file)
     path = write_template(table, Path(out) if out else Path(f"{table}.csv"))
-    click.echo(f"Wrote {path}. Fill it in (dates as YYYY-MM-DD), then: "
-               f"playbook import csv {path}")
+    again = f" --settings {settings_file}" if settings_file else ""
+    click.echo(f"Wrote {path}. Fill it in (dates as YYYY-MM-DD, times in "
+               f"{settings.store.timezone}), then: playbook import csv {path}{again}")
 
 
 @main.command(name="serve")
@@ -252,10 +261,12 @@ def template_command(table: str, out: str | None) -> None:
               help=SETTINGS_HELP)
 @click.option("--idle-timeout", type=click.IntRange(1, None), default=900, show_default=True,
               help="Seconds after which an idle page's kernel stops (open tabs included).")
+@click.option("--warm", type=click.IntRange(0, None), default=1, show_default=True,
+              help="Kernels per page started ahead of visitors (0: one per visit).")
 @click.option("--set-password", is_flag=True,
               help="Choose the staff password (stored as a hash in DATA), then exit.")
 def serve_command(data_dir: str, host: str, port: int, settings_file: str | None,
-                  idle_timeout: int, set_password: bool) -> None:
+                  idle_timeout: int, warm: int, set_password: bool) -> None:
     """Serve the staff pages (Voila, login required) until stopped with Ctrl-C."""
     from opslib.serve import server as serve
 
@@ -273,7 +284,7 @@ def serve_command(data_dir: str, host: str, port: int, settings_file: str | None
     if recovered:
         click.echo(recovered)
     serve.serve(data_dir, settings=settings, host=host, port=port,
-                idle_timeout=idle_timeout, echo=click.echo)
+                idle_timeout=idle_timeout, warm=warm, echo=click.echo)
 
 
 @main.command(name="init")

@@ -1,4 +1,5 @@
-"""Settings from playbook.toml: store, service levels, stock rules, targets, runs.
+"""Settings from playbook.toml: store, service levels, stock rules, targets, runs, goals,
+engine.
 
 Found by an explicit path, else the PLAYBOOK_SETTINGS environment variable, else the
 workspace's playbook.toml (see opslib.workspace: $PLAYBOOK_HOME, else the nearest folder at
@@ -23,12 +24,14 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opslib.errors import MissingFileError, SettingsError
 from opslib.workspace import WorkspaceNotFound, find_workspace
 
-__all__ = ["Settings", "load_settings", "ENV_VAR"]
+__all__ = ["Settings", "load_settings", "ENV_VAR", "GOAL_KEYS", "EVERY_MONTH", "ENGINES",
+           "redact_password"]
 
 ENV_VAR = "PLAYBOOK_SETTINGS"
 
@@ -78,12 +81,71 @@ class RunSettings:
     mail_to: str = ""
 
 
+ENGINES = ("duckdb", "postgres", "spark")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Which engine computes the figures, and where it finds the canonical tables."""
+
+    kind: str = "duckdb"
+    url: str = ""  # postgres: postgresql://user@host/db; spark: local[N], spark://, sc://
+    tables: str = ""  # spark: a Parquet folder or URI, or a database; postgres: a schema
+    password_env: str = "PLAYBOOK_DB_PASSWORD"  # PostgreSQL password or Spark Connect token
+    options: dict[str, Any] = field(default_factory=dict)  # Spark configuration
+
+
+GOAL_KEYS = ("net_sales", "orders", "new_customers", "gross_profit")
+EVERY_MONTH = "every_month"
+
+
+@dataclass(frozen=True)
+class GoalSettings:
+    """Monthly goals: {EVERY_MONTH: value} and/or {"YYYY-MM": value}; empty = no goal.
+
+    In playbook.toml a goal is a number (every month) or a table of months.
+    """
+
+    net_sales: dict[str, float] = field(default_factory=dict)
+    orders: dict[str, float] = field(default_factory=dict)
+    new_customers: dict[str, float] = field(default_factory=dict)
+    gross_profit: dict[str, float] = field(default_factory=dict)
+
+    def for_month(self, key: str, month: dt.date) -> float | None:
+        """The goal `key` for the month starting `month` (its own value, else every month's).
+
+        >>> GoalSettings(net_sales={"every_month": 100.0, "2025-12": 150.0}).for_month(
+        ...     "net_sales", dt.date(2025, 12, 1))
+        150.0
+        """
+        values = getattr(self, key)
+        return values.get(f"{month:%Y-%m}", values.get(EVERY_MONTH))
+
+
+def _goal_tables(values: dict[str, Any]) -> dict[str, Any]:
+    """[goals] with a plain number read as {EVERY_MONTH: number}."""
+    return {key: {EVERY_MONTH: value} if type(value) in (int, float) else value
+            for key, value in values.items()}
+
+
+def _check_goals(g: GoalSettings) -> None:
+    for key in GOAL_KEYS:
+        for month, value in getattr(g, key).items():
+            if month != EVERY_MONTH and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+                raise _fail(f"goals.{key}.{month}", f"a month written \"YYYY-MM\" or "
+                            f"{EVERY_MONTH}", month)
+            if type(value) not in (int, float) or value < 0:
+                raise _fail(f"goals.{key}.{month}", "a number, 0 or more", value)
+
+
 _SECTIONS = {
     "store": StoreSettings,
     "service": ServiceSettings,
     "stock": StockSettings,
     "targets": TargetSettings,
     "runs": RunSettings,
+    "goals": GoalSettings,
+    "engine": EngineSettings,
 }
 
 
@@ -117,6 +179,54 @@ def _check_store(s: StoreSettings) -> None:
                     s.currency)
 
 
+_SPARK_MASTER = re.compile(r"local(\[(\d+|\*)\])?|(spark|sc|k8s|mesos)://\S+|yarn")
+
+
+def _check_engine(e: EngineSettings) -> None:
+    if e.kind not in ENGINES:
+        raise _fail("engine.kind", f"one of {', '.join(ENGINES)}", e.kind)
+    if e.kind == "duckdb" and (e.url or e.tables):
+        raise _fail("engine.url" if e.url else "engine.tables",
+                    "nothing for kind = 'duckdb' (it reads the workspace's data/tables)",
+                    e.url or e.tables)
+    if e.kind == "postgres":
+        url = urlsplit(e.url)
+        if url.scheme not in ("postgres", "postgresql"):
+            raise _fail("engine.url", "a PostgreSQL URL such as "
+                        "'postgresql://shop@db.example.com:5432/shop'", e.url)
+        if url.password is not None:
+            raise SettingsError("settings key 'engine.url'", expected="a URL without a "
+                                "password", found="a password in the URL",
+                                fix=f"Remove it from playbook.toml and set ${e.password_env} "
+                                    f"in the environment instead.")
+    if e.kind == "spark" and e.url and not _SPARK_MASTER.fullmatch(e.url):
+        raise _fail("engine.url", "a Spark master such as 'local[2]', "
+                    "'spark://host:7077' or a Spark Connect address 'sc://host:15002'", e.url)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", e.password_env):
+        raise _fail("engine.password_env", "the name of an environment variable",
+                    e.password_env)
+    if e.options and e.kind != "spark":
+        raise _fail("engine.options", "nothing unless kind = 'spark' (Spark configuration)",
+                    e.options)
+    for key, value in e.options.items():
+        if not isinstance(value, (str, int, float, bool)):
+            raise _fail(f"engine.options.{key}", "a string, number or true/false", value)
+
+
+def redact_password(url: str) -> str:
+    """The URL without its password (for messages).
+
+    >>> redact_password("postgresql://shop:secret@localhost:5433/shop")
+    'postgresql://shop@localhost:5433/shop'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, f"{parts.username or ''}@{host}", parts.path,
+                       parts.query, parts.fragment))
+
+
 def _check_targets(t: TargetSettings) -> None:
     for name, band in t.bands.items():
         if not isinstance(band, dict) or set(band) - {"low", "high"}:
@@ -140,6 +250,8 @@ class Settings:
     stock: StockSettings = field(default_factory=StockSettings)
     targets: TargetSettings = field(default_factory=TargetSettings)
     runs: RunSettings = field(default_factory=RunSettings)
+    goals: GoalSettings = field(default_factory=GoalSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
     source: str = "defaults"
 
     @classmethod
@@ -154,6 +266,8 @@ class Settings:
             values = raw.get(section, {})
             if not isinstance(values, dict):
                 raise _fail(section, "a [section] table", values)
+            if section == "goals":
+                values = _goal_tables(values)
             known = {f.name: f for f in fields(kind)}
             defaults = kind()
             checked = {}
@@ -170,6 +284,8 @@ class Settings:
             built[section] = kind(**checked)
         _check_store(built["store"])
         _check_targets(built["targets"])
+        _check_goals(built["goals"])
+        _check_engine(built["engine"])
         return cls(**built, source=source)
 
     @property
@@ -207,9 +323,44 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
                                file=str(chosen),
                                fix=f"Create it (see playbook.toml in the project) or unset "
                                    f"{ENV_VAR}.")
+    text = chosen.read_text(encoding="utf-8")
     try:
-        raw = tomllib.loads(chosen.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SettingsError(f"settings file '{chosen}' is not valid TOML ({err})",
                             file=str(chosen), fix="Fix the syntax at the line shown.") from err
-    return Settings.from_dict(raw, source=str(chosen.resolve()))
+    try:
+        return Settings.from_dict(raw, source=str(chosen.resolve()))
+    except SettingsError as err:
+        raise _in_file(err, chosen, text) from None
+
+
+def _in_file(err: SettingsError, path: Path, text: str) -> SettingsError:
+    """The same error, naming the file read (and the key's line) instead of playbook.toml.
+
+    >>> err = _fail("store.currency", "an ISO 4217 code", "pounds")
+    >>> str(_in_file(err, Path("shop.toml"), '[store]\\ncurrency = "pounds"\\n'))
+    "settings key 'store.currency' in shop.toml, line 2: expected an ISO 4217 code, found 'pounds'. Fix it in shop.toml."
+    """
+    key = re.search(r"'([^']+)'", err.what)
+    line = _line_of(text, key.group(1)) if key else None
+    where = f" in {path}" + (f", line {line}" if line else "")
+    return SettingsError(err.what + where, expected=err.expected, found=err.found,
+                         fix=(err.fix or "").replace("playbook.toml", str(path)),
+                         file=str(path), line=line)
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line of `section.name` (or of `[section]`) in a TOML text, if it is written plainly."""
+    section, _, name = key.partition(".")
+    name = name.split(".")[0]
+    in_section = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.fullmatch(r"\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?", line)
+        if header:
+            in_section = header.group(1).split(".")[0] == section
+            if in_section and not name:
+                return number
+        elif in_section and name and re.match(rf"\s*{re.escape(name)}\s*=", line):
+            return number
+    return None

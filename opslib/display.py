@@ -15,22 +15,26 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 from IPython.display import display
 
+from opslib import glossary
+
 __all__ = [
     "KPIS_MIME", "WARNINGS_MIME", "Block", "Tile", "record", "tiles", "table", "note",
-    "no_data", "warning", "format_value", "mask_email", "mask_phone",
+    "no_data", "warning", "format_value", "offer", "change", "mask_email", "mask_phone",
 ]
 
 KPIS_MIME = "application/vnd.opslib.kpis+json"
 WARNINGS_MIME = "application/vnd.opslib.warnings+json"
-UNITS = ("count", "money", "rate", "hours", "days", "ratio", "number", "text", "date")
-_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
+UNITS = glossary.UNITS
+# Columns whose text is data, not a category: never put in words.
+_VERBATIM = re.compile(r"(^|_)(id|sku|email|phone|number|code|url|title|subject|name|note|"
+                       r"campaign|task|reasons)$")
 # Inline styles, not a <style> sheet: JupyterLab strips style sheets (and classes) from
 # outputs of notebooks it does not trust, such as a report opened from outputs/.
 _FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;"
@@ -96,40 +100,31 @@ def record(**figures) -> None:
 
 
 def format_value(value, unit: str = "number", *, currency: str | None = None) -> str:
-    """Format one value for people: counts with separators, rates as %, money with symbol.
+    """Format one value for people (see opslib.glossary.format_value).
 
     >>> format_value(1234.5, "money", currency="EUR"), format_value(0.125, "rate")
     ('€1,234.50', '12.5%')
-    >>> format_value(True), format_value(np.False_, "count")
-    ('yes', 'no')
+    >>> format_value(True), format_value(13.0, "days")
+    ('yes', '13 days')
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA \
-            or value is pd.NaT:
-        return "–"
-    if unit == "text" or isinstance(value, str):
-        return str(value)
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if unit == "date":
-        return pd.Timestamp(value).strftime("%Y-%m-%d") if not isinstance(value, str) else value
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "money":
-        symbol = _SYMBOLS.get(currency or "", f"{currency} " if currency else "")
-        sign = "−" if value < 0 else ""
-        return f"{sign}{symbol}{abs(value):,.2f}"
-    if unit == "rate":
-        return f"{value:.1%}"
-    if unit == "hours":
-        return f"{value:,.1f} h"
-    if unit == "days":
-        return f"{value:,.1f} d"
-    if unit == "ratio":
-        return f"{value:,.2f}×"
-    return f"{value:,.2f}" if isinstance(value, float) and not float(value).is_integer() \
-        else f"{value:,}"
+    return glossary.format_value(value, unit, currency=currency)
+
+
+def offer(kind: str | None, value, *, currency: str | None = None) -> str:
+    """A promotion's offer in words: a percent reads '10% off', an amount '£5.00 off'.
+
+    >>> offer("percent", 10.0), offer("fixed_amount", 5, currency="GBP")
+    ('10% off', '£5.00 off')
+    >>> offer("free_shipping", None), offer("bundle", 3.0)
+    ('Free shipping', 'Bundle (3)')
+    """
+    if kind == "percent" and value is not None and not pd.isna(value):
+        return f"{glossary.format_value(float(value), 'number')}% off"
+    if kind == "fixed_amount" and value is not None and not pd.isna(value):
+        return f"{format_value(float(value), 'money', currency=currency)} off"
+    text = glossary.words(str(kind or "offer"))
+    shown = value is not None and not pd.isna(value) and kind != "free_shipping"
+    return f"{text} ({glossary.format_value(float(value), 'number')})" if shown else text
 
 
 @dataclass(frozen=True)
@@ -144,15 +139,48 @@ class Tile:
     flagged: bool = False
 
 
-def _delta(tile: Tile) -> str:
+def _share(change: float) -> str:
+    """A relative change as a percentage that never reads 0% for a real change."""
+    change = abs(change)
+    return f"{change:,.0%}" if change >= 0.01 else f"{change:.1%}" if change >= 0.001 \
+        else "<0.1%"
+
+
+def change(value, base, *, unit: str = "number", currency: str | None = None) -> str:
+    """How `value` moved from `base`, for a table cell.
+
+    A percentage only where it means something: no change says so, and a change from
+    zero or across zero gives the earlier value instead.
+
+    >>> change(110, 100), change(5, 5), change(-7670.12, 2000, unit="money", currency="GBP")
+    ('+10%', 'no change', 'down from £2,000.00')
+    >>> change(None, 3), change(3, 0)
+    ('–', 'up from 0')
+    """
+    if value is None or base is None or pd.isna(value) or pd.isna(base):
+        return "–"
+    if value == base:
+        return "no change"
+    if base == 0 or (value < 0) != (base < 0):
+        direction = "up" if value > base else "down"
+        return f"{direction} from {format_value(base, unit, currency=currency)}"
+    return ("+" if value > base else "−") + _share((value - base) / abs(base))
+
+
+def _delta(tile: Tile, currency: str | None = None) -> str:
+    """The tile's change against its comparison (see `change`), HTML-escaped."""
     if tile.compare is None or tile.value is None or pd.isna(tile.compare) \
             or pd.isna(tile.value):
         return ""
-    if tile.compare == 0:
-        return f"vs {html.escape(tile.compare_label)}: {format_value(tile.compare, tile.unit)}"
-    change = (tile.value - tile.compare) / abs(tile.compare)
-    arrow = "▲" if change > 0 else "▼" if change < 0 else "■"
-    return f"{arrow} {abs(change):.0%} vs {html.escape(tile.compare_label)}"
+    than = html.escape(tile.compare_label)
+    moved = change(tile.value, tile.compare, unit=tile.unit, currency=currency)
+    if moved == "no change":
+        before = format_value(tile.compare, tile.unit, currency=currency)
+        return f"no change vs {than} ({html.escape(before)})"
+    arrow = "▲" if tile.value > tile.compare else "▼"
+    if moved[0] in "+−":
+        return f"{arrow} {html.escape(moved[1:])} vs {than}"
+    return f"{arrow} {html.escape(moved.split(' ', 1)[1])} {than}"
 
 
 def tiles(items: Sequence[Tile], *, currency: str | None = None) -> Block:
@@ -165,7 +193,7 @@ def tiles(items: Sequence[Tile], *, currency: str | None = None) -> Block:
         cells.append(
             f'<div style="{box}"><div style="{_CSS["label"]}">{html.escape(tile.label)}</div>'
             f'<div style="{_CSS["value"]}">{html.escape(value)}</div>'
-            f'<div style="{_CSS["delta"]}">{_delta(tile)}</div>{flag}</div>')
+            f'<div style="{_CSS["delta"]}">{_delta(tile, currency)}</div>{flag}</div>')
     return Block(f'<div class="opslib-tiles" style="{_CSS["tiles"]}">{"".join(cells)}</div>')
 
 
@@ -186,7 +214,16 @@ def mask_phone(value: str | None) -> str | None:
 
 
 def _header(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+    """A column header: the glossary label, else the name in words."""
+    return glossary.label(name)
+
+
+def _unit(column: str, units: dict[str, str]) -> str:
+    """A column's unit: as given, else the glossary's (for a number), else 'number'."""
+    if column in units:
+        return units[column]
+    known = glossary.unit(column, "number")
+    return known if known in UNITS and known not in ("varies", "text") else "number"
 
 
 def table(frame: pd.DataFrame, *, title: str | None = None,
@@ -220,7 +257,9 @@ def table(frame: pd.DataFrame, *, title: str | None = None,
             value = row[column]
             if column in maskers and isinstance(value, str):
                 value = maskers[column](value)
-            unit = units.get(column, "number")
+            elif isinstance(value, str) and not _VERBATIM.search(str(column)):
+                value = glossary.words(value)
+            unit = _unit(str(column), units)
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
             text = html.escape(format_value(value, unit, currency=currency))
             style = (_CSS["td_num"] if numeric else _CSS["td"]) + (_CSS["hl"] if flagged else "")

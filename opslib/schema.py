@@ -103,9 +103,9 @@ TICKET_CATEGORIES = ("where_is_my_order", "return", "product_question", "complai
 _TABLE_LIST = [
     Table("customers", "a customer", (
         _c("customer_id", "text", "platform customer id"),
-        _c("email", "text", "email address (contact detail: masked in reports)", nullable=True),
+        _c("email", "text", "email address (contact detail: masked in reports, except the owner's call list)", nullable=True),
         _c("name", "text", "full name (contact detail)", nullable=True),
-        _c("phone", "text", "phone number (contact detail: masked in reports)", nullable=True),
+        _c("phone", "text", "phone number (contact detail: masked in reports, except the owner's call list)", nullable=True),
         _c("city", "text", "city of the default address", nullable=True),
         _c("country", "text", "ISO 3166-1 alpha-2 country code of the default address",
            nullable=True),
@@ -353,7 +353,9 @@ _TABLE_LIST = [
         _c("currency", "text", "ISO 4217 code"),
         _c("counterparty", "text", "who paid or was paid", nullable=True),
         _c("description", "text", "bank text", nullable=True),
-        _c("category", "text", "what it is for", allowed=(
+        _c("category", "text",
+           "what it is for; `fees` lines (card, payment and bank fees) are the payment fees"
+           " of the contribution margin", allowed=(
             "payout", "supplier", "shipping", "ads", "rent", "payroll", "software", "fees",
             "tax", "refund", "transfer", "other")),
     ), key=("transaction_id",), time_column="booked_date"),

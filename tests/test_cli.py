@@ -98,3 +98,50 @@ def test_bad_date_option_quotes_the_value(tmp_path, value):
     result = CliRunner().invoke(main, ["demo", "--data", str(tmp_path), "--until", value])
     assert result.exit_code == 2
     assert f"'{value}' is not a date" in result.output and "YYYY-MM-DD" in result.output
+
+
+def test_a_bad_settings_file_is_named_with_its_line(tmp_path):
+    """A bad value in `--settings other.toml` names that file and the key's line, never
+    "playbook.toml" (which the user did not give)."""
+    (tmp_path / "tables").mkdir()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('# my shop\n[store]\nname = "Shop"\ntimezone = "Atlantis"\n')
+    result = CliRunner().invoke(main, ["check", "--data", str(tmp_path), "--settings", str(bad)])
+    assert result.exit_code == 2
+    assert f"'store.timezone' in {bad}, line 4" in result.output
+    assert f"Fix it in {bad}." in result.output and "playbook.toml" not in result.output
+
+
+@pytest.mark.parametrize("value", ["2025-13-01", "last friday"])
+def test_run_date_error_names_the_option(tmp_path, value):
+    """`playbook run --date` with a non-date names --date and quotes the value, before any
+    work starts."""
+    result = CliRunner().invoke(main, ["run", "daily", "--data", str(tmp_path), "--date", value])
+    assert result.exit_code == 2
+    assert "'--date'" in result.output and f"'{value}' is not a date" in result.output
+
+
+def test_every_command_that_reads_settings_takes_settings(tmp_path, monkeypatch):
+    """The README promises `--settings FILE` on every command but init and lab; `template`
+    uses it for the time zone the import will read the times in."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "all but `init`" in readme and "and `lab`" in readme
+    for name, command in main.commands.items():
+        options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert ("--settings" in options) == (name not in ("init", "lab")), name
+    settings = tmp_path / "shop.toml"
+    settings.write_text('[store]\ntimezone = "Asia/Tokyo"\n')
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["template", "promotions", "--settings", str(settings)])
+    assert result.exit_code == 0, result.output
+    assert "times in Asia/Tokyo" in result.output
+    assert f"playbook import csv promotions.csv --settings {settings}" in result.output
+
+
+def test_the_staff_password_minimum_is_documented():
+    """The 10-character minimum the server enforces is written where the password is chosen."""
+    from opslib.serve.server import MIN_PASSWORD_LENGTH
+
+    for doc in ("README.md", "docs/staff-pages.md"):
+        text = " ".join((ROOT / doc).read_text(encoding="utf-8").split())
+        assert f"at least {MIN_PASSWORD_LENGTH} characters" in text, doc

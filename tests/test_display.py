@@ -46,7 +46,7 @@ def test_empty_table_says_so():
 
 @pytest.mark.parametrize("value, unit, expected", [
     (1234, "count", "1,234"), (0.0456, "rate", "4.6%"), (-12.5, "money", "−£12.50"),
-    (3.25, "hours", "3.2 h"), (2.5, "ratio", "2.50×"), (None, "money", "–"),
+    (3.25, "hours", "3.2 hours"), (2.5, "ratio", "2.50×"), (None, "money", "–"),
     (float("nan"), "rate", "–"),
 ])
 def test_format_value(value, unit, expected):
@@ -87,7 +87,8 @@ def test_tile_shows_change_and_flag():
 def test_chart_renders_offline_as_svg_and_png():
     """Charts carry SVG (reports, Voila, trusted Lab) and PNG (untrusted Lab), no script."""
     frame = pd.DataFrame({"channel": ["email", "chat"], "count_tickets": [4, 7]})
-    bundle = charts.bar(frame, x="channel", y="count_tickets", title="Tickets")._repr_mimebundle_()
+    bundle, _ = charts.bar(frame, x="channel", y="count_tickets",
+                           title="Tickets")._repr_mimebundle_()
     assert bundle["image/svg+xml"].lstrip().startswith("<svg")
     assert "<script" not in bundle["image/svg+xml"] and "http" not in bundle["image/svg+xml"].replace(
         "http://www.w3.org", "")

@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "opslib"
 # Lowest first; a module may import from its own layer and the ones before it.
 LAYERS = [
-    {"config", "errors", "workspace", "schema", "tables"},
+    {"config", "errors", "workspace", "schema", "tables", "glossary"},
     {"store"},
     {"metrics"},
     {"display", "charts", "exports"},

@@ -119,7 +119,7 @@ def test_every_report_column_is_in_the_glossary(report_columns):
 
 
 def test_every_daily_figure_is_in_the_glossary():
-    """The 21 recorded daily names each have a row (with the notebook that records them)."""
+    """The recorded daily names each have a row (with the notebook that records them)."""
     from test_daily_notebooks import DAILY_FIGURES
 
     text = GLOSSARY.read_text(encoding="utf-8")

@@ -182,8 +182,8 @@ def test_run_json_refuses_not_a_number(tmp_path):
         reports.write_run_json(tmp_path, {"kpis": {"a": float("nan")}})
 
 
-def test_index_lists_runs_newest_first_with_failures_in_red(tmp_path):
-    """Every run, by date and cadence, with links; failures red; latest figures shown."""
+def test_index_flags_failures_in_red_and_shows_latest_figures(tmp_path):
+    """The latest runs' failures and warnings are red flags, linked; figures are labelled."""
     write_run(tmp_path, "daily", "2025-11-29", kpis={"net_sales": 10.0},
               notebooks=[{"name": "journal", "status": "ok", "html": "daily/2025-11-29/"
                                                                     "journal.html"}])
@@ -195,16 +195,13 @@ def test_index_lists_runs_newest_first_with_failures_in_red(tmp_path):
                          {"name": "stock_watch", "status": "timed out", "error": "<slow>",
                           "html": "daily/2025-11-30/stock_watch.html"}])
     write_run(tmp_path, "weekly", "2025-11-30", kpis={"count_orders": 40.0})
-    page = reports.write_index(tmp_path, store_name="Shop").read_text()
-    rows = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td><td>(\w+)</td><td class=\"(\w+)\">",
-                      page)
-    assert rows == [("2025-11-30", "daily", "failed"), ("2025-11-30", "weekly", "ok"),
-                    ("2025-11-29", "daily", "ok")]
-    assert '<a class="failed" title="&lt;slow&gt;" href="daily/2025-11-30/stock_watch.html">' \
-           "stock_watch (timed out)</a>" in page
-    assert 'href="daily/2025-11-29/journal.html"' in page
-    assert "1,234.50" in page and "3.1%" in page and "40" in page
-    assert "Data is &lt;old&gt;" in page and "<old>" not in page
+    page = reports.write_index(tmp_path, store_name="Shop", currency="GBP").read_text()
+    flags = page.split('<div class="flags">')[1].split("</div>")[0]
+    assert '<a class="failed" href="daily/2025-11-30/stock_watch.html">Stock watch</a>' in flags
+    assert "Data is &lt;old&gt;" in flags and "<old>" not in page
+    assert 'href="daily/2025-11-30/journal.html"' in page
+    assert "£1,234.50" in page and "3.1%" in page and ">40<" in page
+    assert '<td class="failed"><a href="daily/2025-11-30/stock_watch.html"' in page
     assert external_references(page) == []
 
 

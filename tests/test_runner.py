@@ -268,6 +268,35 @@ def test_rerun_replaces_that_date_only(tmp_path):
         {"day_of_month": 30}
 
 
+def test_only_reruns_one_report_and_keeps_the_others(tmp_path):
+    """`--only a` replaces a's report and figures; b's files, figures and index link stay."""
+    books = tmp_path / "nb" / "daily"
+    make_notebook(books / "a.ipynb", "import opslib.display as show\n"
+                  "show.record(from_a=len(list(__import__('pathlib').Path(data_dir).iterdir())))")
+    make_notebook(books / "b.ipynb", "import opslib.display as show\nshow.record(from_b=2)\n"
+                  "show.warning('b says so', code='b_note')")
+    data, out = empty_data_dir(tmp_path), tmp_path / "out"
+    common = {"data_dir": data, "out_dir": out, "notebooks_dir": tmp_path / "nb",
+              "settings": settings(), "date": D}
+    run("daily", **common)
+    folder = out / "daily" / D.isoformat()
+    before = json.loads((folder / "run.json").read_text())
+    b_page = (folder / "b.html").read_bytes()
+    (data / "extra").mkdir()
+    report = run("daily", only="a", **common)
+    assert report.ok, report.text()
+    after = json.loads((folder / "run.json").read_text())
+    assert sorted(p.name for p in folder.iterdir()) == \
+        ["a.html", "a.ipynb", "b.html", "b.ipynb", "run.json"]
+    assert (folder / "b.html").read_bytes() == b_page
+    assert after["kpis"] == {"from_a": before["kpis"]["from_a"] + 1, "from_b": 2}
+    assert by_name(after)["b"] == by_name(before)["b"]
+    assert [w["code"] for w in after["warnings"]] == ["b_note"]
+    assert report.runs[0].kpis == after["kpis"]
+    index = (out / "index.html").read_text()
+    assert f"daily/{D}/a.html" in index and f"daily/{D}/b.html" in index
+
+
 def test_a_second_run_of_the_same_cadence_is_refused(tmp_path, monkeypatch):
     """While a daily run holds the lock, another daily run stops at once with a message."""
     make_notebook(tmp_path / "nb" / "daily" / "a.ipynb", "print(1)")
@@ -467,4 +496,6 @@ def test_run_all_on_the_demo_store_files_three_cadences(small_demo_dir, demo_set
         assert summary["status"] == "ok"
         assert len(summary["notebooks"]) == len(runner.find_notebooks(cadence))
         assert summary["kpis"]
-        assert f'<td>2025-11-30</td><td>{cadence}</td><td class="ok">' in index
+        for nb in summary["notebooks"]:
+            assert f'href="{cadence}/2025-11-30/{nb["name"]}.html"' in index, nb["name"]
+    assert 'title="daily, weekly, monthly: all reports complete">30<' in index

@@ -16,7 +16,8 @@ from notebook_runs import copy_without, displayed, error_outputs, run_notebook, 
 
 from opslib.display import KPIS_MIME, WARNINGS_MIME
 from opslib.metrics import (
-    cash, fulfilment, kpis, marketing, periods, returns, sales, service, social, support, web,
+    cash, fulfilment, kpis, marketing, periods, profit, returns, sales, service, social, support,
+    web,
 )
 from opslib.store import Store, Window
 
@@ -28,7 +29,7 @@ NAMES = ("count_orders", "net_sales", "avg_order_value", "conversion_rate", "cou
          "count_shipments", "count_returns", "refund_amount", "count_tickets_opened",
          "csat_rate", "social_engagement_rate", "count_followers_gained", "email_open_rate",
          "email_click_rate", "ad_spend", "blended_roas", "cash_in", "cash_out",
-         "net_cash_flow")
+         "net_cash_flow", "cogs", "gross_profit", "gross_margin_rate")
 WEEKLY_FIGURES = set(NAMES) | {f"{name}_prev_week" for name in NAMES}
 
 
@@ -61,7 +62,7 @@ def test_every_weekly_notebook_runs_without_an_error_cell(executed):
 
 @pytest.mark.slow
 def test_each_weekly_figure_is_recorded_by_exactly_one_notebook(executed):
-    """The 19 names of the issue and their _prev_week twins, no more, each in one notebook;
+    """The 22 names of the issues and their _prev_week twins, no more, each in one notebook;
     a notebook records at most once."""
     seen: dict[str, list[str]] = {}
     for name, nb in executed.items():
@@ -88,7 +89,12 @@ def _week_from_metrics(store: Store, week: Window) -> dict[str, float | None]:
         social.daily_followers(t("social_accounts_daily"), window=week))
     email = social.email_totals(social.daily_email(t("email_campaigns"), window=week))
     back = returns.daily_returns(t("returns"), window=week)
+    margin = profit.profit_totals(profit.daily_profit(
+        t("orders"), t("order_lines"), t("returns"), t("products"), t("purchase_orders"),
+        window=week))
     return {
+        "cogs": margin["cogs"], "gross_profit": margin["gross_profit"],
+        "gross_margin_rate": margin["gross_margin_rate"],
         "count_orders": week_sales["count_orders"], "net_sales": week_sales["net_sales"],
         "avg_order_value": week_sales["avg_order_value"],
         "conversion_rate": web.conversion_rate(week_sales["count_orders"],

@@ -133,7 +133,7 @@ def other_currency_lines(bank_transactions: ibis.Table, *, window: Window,
 def _closing_balances(rows: ibis.Table) -> ibis.Table:
     """Per account and day whose lines all carry a balance, the balance after the last."""
     complete = rows.group_by(["account", "booked_date"]).aggregate(
-        missing=rows.balance_after.isnull().cast("int64").sum())
+        missing=rows.balance_after.isnull().sum())
     complete = complete.filter(complete.missing == 0).select("account", "booked_date")
     known = rows.semi_join(complete, ["account", "booked_date"])
     known = known.mutate(

@@ -18,7 +18,7 @@ import ibis
 import pandas as pd
 
 from opslib.errors import SchemaViolation
-from opslib.store import Window
+from opslib.store import Window, seconds_between
 
 __all__ = [
     "AGE_BUCKETS", "age_bucket_label", "age_bucket", "count_by_age", "ratio", "series_ratio",
@@ -139,10 +139,8 @@ def full_calendar(frame: pd.DataFrame, window: Window, *, zero: Sequence[str] = 
 
 def hours_between(later: ibis.TimestampValue | pd.Timestamp,
                   earlier: ibis.TimestampValue | pd.Timestamp) -> ibis.FloatingValue:
-    """(later − earlier) in hours, as an engine expression (works on every SQL backend)."""
-    later = ibis.literal(later) if isinstance(later, pd.Timestamp) else later
-    earlier = ibis.literal(earlier) if isinstance(earlier, pd.Timestamp) else earlier
-    return (later.epoch_seconds() - earlier.epoch_seconds()) / 3600.0
+    """(later − earlier) in hours, fractions of a second kept, on every engine."""
+    return seconds_between(later, earlier) / 3600.0
 
 
 def lookback(as_of: Window, days: int) -> Window:

@@ -58,11 +58,14 @@ def products_to_improve(products: ibis.Table, *, window: Window,
                         order_lines: ibis.Table | None = None,
                         returns: ibis.Table | None = None,
                         tickets: ibis.Table | None = None,
+                        inventory_snapshots: ibis.Table | None = None,
                         signal_days: int = SIGNAL_DAYS) -> pd.DataFrame:
     """Active products whose page needs work, with the reasons; the worst first.
 
     Tables other than `products` may be None (the store has no such data): their reason is
-    then not checked. Views need product_views_daily, orders and order_lines together.
+    then not checked. Views need product_views_daily, orders and order_lines together;
+    with inventory_snapshots, a product out of stock on most days of the window is not
+    listed for many views and few orders (opslib.metrics.funnel).
     Grain: SKU. Columns: sku, title, category, reasons (text), count_reasons, views,
     view_to_order_rate, count_returns_not_as_described, count_product_questions,
     has_description, image_count, and one boolean per reason (REASONS).
@@ -74,7 +77,8 @@ def products_to_improve(products: ibis.Table, *, window: Window,
     frame = catalogue.assign(views=0, view_to_order_rate=float("nan"), is_low_converting=False,
                              store_view_to_order_rate=float("nan"))
     if product_views_daily is not None and orders is not None and order_lines is not None:
-        pages = product_page_results(product_views_daily, orders, order_lines, window=window)
+        pages = product_page_results(product_views_daily, orders, order_lines, window=window,
+                                     inventory_snapshots=inventory_snapshots)
         low = many_views_few_orders(pages)
         frame = frame.drop(columns=["views", "view_to_order_rate"]).merge(
             pages[["sku", "views", "view_to_order_rate"]], on="sku", how="left")

@@ -21,10 +21,13 @@ Definitions (docs/metrics.md, "Monthly"):
 * cohort retention: of a month's new customers, the share who ordered in each later
   calendar month (month 0 is their first month, 100% by definition).
 * RFM: recency = days from the last order to D, frequency = orders, monetary = lifetime
-  sales (gross − discounts). Each is scored 1–5 by where the customer stands among all
+  sales (gross − discounts). R and M are scored 1–5 by where the customer stands among all
   customers: score = 1 + ⌊5 × (customers with a strictly worse value) ÷ customers⌋, so tied
-  customers share a score (many one-order customers all get F = 1). Segments are named from
-  the R and F scores (RFM_SEGMENTS).
+  customers share a score. F is scored by the number of orders itself (FREQUENCY_BANDS):
+  1 order → 1, 2 → 2, 3 → 3, 4–5 → 4, 6 or more → 5. Ranks would not do for F: most
+  customers of a shop order once, and that one tie fills the low scores, so a store with
+  70% one-order customers would jump from F 1 to F 4 and never have F 2 or 3. Segments are
+  named from the R and F scores (RFM_SEGMENTS).
 * lapse ratio = days since the last order ÷ the customer's usual interval (the median of the
   gaps between their consecutive orders, at least 1 day); a one-order customer uses the
   store's median time to second order. active < 0.8 ≤ at risk ≤ 1.5 < lost.
@@ -46,14 +49,17 @@ from opslib.metrics.sales import counted_orders
 from opslib.store import Window, in_window, local_date
 
 __all__ = [
-    "REPEAT_DAYS", "AT_RISK_FROM", "LOST_ABOVE", "RFM_SEGMENTS", "customer_history",
-    "customer_profiles", "new_vs_returning", "customer_figures", "repeat_cohort_month",
-    "repeat_purchase_rate", "cohort_retention", "retention_matrix", "rfm_scores",
-    "rfm_segments", "median_days_to_second_order", "lapse_ratios", "lapse_summary",
-    "call_list", "one_time_buyers_not_subscribed", "survey_scores",
+    "REPEAT_DAYS", "FREQUENCY_BANDS", "AT_RISK_FROM", "LOST_ABOVE", "RFM_SEGMENTS",
+    "customer_history", "customer_profiles", "new_vs_returning", "customer_figures",
+    "repeat_cohort_month", "repeat_purchase_rate", "cohort_retention", "retention_matrix",
+    "frequency_score", "rfm_scores", "rfm_segments", "median_days_to_second_order",
+    "lapse_ratios", "lapse_summary", "call_list", "one_time_buyers_not_subscribed",
+    "survey_scores",
 ]
 
 REPEAT_DAYS = 90
+# The fewest orders for a frequency score of 2, 3, 4 and 5 (one order scores 1).
+FREQUENCY_BANDS = (2, 3, 4, 6)
 AT_RISK_FROM = 0.8
 LOST_ABOVE = 1.5
 # (segment, recency scores, frequency scores): every R × F pair falls in exactly one.
@@ -169,8 +175,8 @@ def customer_figures(orders: ibis.Table, *, window: Window,
         is_new=(_.order_sequence.min() == 1), is_returning=(_.order_sequence.max() > 1))
     row = per.aggregate(
         count_customers=_.count(),
-        count_new_customers=_.is_new.cast("int64").sum(),
-        count_returning_customers=_.is_returning.cast("int64").sum()).to_pandas().iloc[0]
+        count_new_customers=_.is_new.sum(),
+        count_returning_customers=_.is_returning.sum()).to_pandas().iloc[0]
     counts = {name: int(0 if pd.isna(row[name]) else row[name])
               for name in ("count_customers", "count_new_customers",
                            "count_returning_customers")}
@@ -206,7 +212,7 @@ def repeat_purchase_rate(orders: ibis.Table, order_lines: ibis.Table, *, cohort:
     firsts = profiles.filter(profiles.first_order_date.between(cohort.start, cohort.end))
     row = firsts.aggregate(
         count_new_customers=_.count(),
-        count_repeat_customers=(_.days_to_second_order <= days).cast("int64").sum(),
+        count_repeat_customers=(_.days_to_second_order <= days).sum(),
     ).to_pandas().iloc[0]
     new = int(row.count_new_customers)
     repeat = int(0 if pd.isna(row.count_repeat_customers) else row.count_repeat_customers)
@@ -274,20 +280,27 @@ def _score(value: ibis.Value, *, higher_is_better: bool, count: ibis.Value) -> i
     return ibis.least((worse * 5 / count).floor().cast("int64") + 1, 5)
 
 
+def frequency_score(count_orders: ibis.IntegerValue) -> ibis.IntegerValue:
+    """1 + the number of FREQUENCY_BANDS the order count reaches (1–5)."""
+    reached = ((count_orders >= least).ifelse(1, 0).cast("int64") for least in FREQUENCY_BANDS)
+    return sum(reached) + 1
+
+
 def rfm_scores(orders: ibis.Table, order_lines: ibis.Table, *,
                as_of: Window, history: ibis.Table | None = None) -> ibis.Table:
     """RFM scores and segment of every known customer as of the end of the window.
 
     Grain: customer (an engine expression; `.to_pandas()` it for a small store).
     Columns: customer_profiles' columns plus recency_score, frequency_score,
-    monetary_score (1–5, 5 best) and rfm_segment (RFM_SEGMENTS, from R and F).
+    monetary_score (1–5, 5 best) and rfm_segment (RFM_SEGMENTS, from R and F). R and M
+    are ranks among the customers, F comes from the order count (see the module).
     """
     profiles = customer_profiles(orders, order_lines, as_of=as_of, history=history)
     count = profiles.customer_id.count().over(ibis.window())
     scored = profiles.mutate(
         recency_score=_score(profiles.days_since_last_order, higher_is_better=False,
                              count=count),
-        frequency_score=_score(profiles.count_orders, higher_is_better=True, count=count),
+        frequency_score=frequency_score(profiles.count_orders),
         monetary_score=_score(profiles.sales_amount_lifetime, higher_is_better=True,
                               count=count))
     cases = [(scored.recency_score.isin(list(r)) & scored.frequency_score.isin(list(f)), name)
@@ -394,8 +407,8 @@ def call_list(orders: ibis.Table, order_lines: ibis.Table, customers: ibis.Table
 
     A regular has at least `min_orders` orders; lapsed = lapse status at_risk or lost.
     Grain: customer. Columns: customer_id (empty for a guest known by email), name, email,
-    phone (contact details: mask them in HTML), count_orders, last_order_date, days_since_last_order, expected_interval_days,
-    lapse_ratio, lapse_status, sales_amount_lifetime. Customers missing from the customers
+    phone (contact details: shown in the owner's report, masked anywhere else), count_orders,
+    last_order_date, days_since_last_order, expected_interval_days, lapse_ratio, lapse_status, sales_amount_lifetime. Customers missing from the customers
     table are listed with empty contact details.
     """
     require(customers, "customers", _CUSTOMER_COLUMNS)
@@ -458,12 +471,12 @@ def survey_scores(surveys: ibis.Table, *, window: Window) -> pd.DataFrame:
     rows = rows.mutate(month_start=day.truncate("M"))
     is_csat, is_nps = rows.kind == "csat", rows.kind == "nps"
     frame = rows.group_by("month_start").aggregate(
-        count_csat=is_csat.cast("int64").sum(),
-        count_satisfied=(is_csat & (rows.score >= SATISFIED_MIN_SCORE)).cast("int64").sum(),
-        count_nps=is_nps.cast("int64").sum(),
-        count_promoters=(is_nps & (rows.score >= 9)).cast("int64").sum(),
-        count_detractors=(is_nps & (rows.score <= 6)).cast("int64").sum(),
-        count_reviews=(rows.kind == "review").cast("int64").sum(),
+        count_csat=is_csat.sum(),
+        count_satisfied=(is_csat & (rows.score >= SATISFIED_MIN_SCORE)).sum(),
+        count_nps=is_nps.sum(),
+        count_promoters=(is_nps & (rows.score >= 9)).sum(),
+        count_detractors=(is_nps & (rows.score <= 6)).sum(),
+        count_reviews=(rows.kind == "review").sum(),
         avg_review_score=rows.score.mean(where=rows.kind == "review")).to_pandas()
     months = pd.DataFrame({"month_start": pd.to_datetime(month_starts(window))})
     frame["month_start"] = pd.to_datetime(frame.month_start)

@@ -145,7 +145,8 @@ def _promotion_days(promotions: ibis.Table | None, zone: str) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     require(promotions, "promotions", ("promo_code", "kind", "starts_at", "ends_at"))
     frame = promotions.filter(promotions.ends_at.notnull()).select(
-        "promo_code", "kind", "starts_at", "ends_at").to_pandas()
+        "promo_code", "kind", "starts_at", "ends_at").order_by("starts_at", "promo_code")
+    frame = frame.to_pandas()
     first = pd.to_datetime(frame.starts_at, utc=True).dt.tz_convert(zone).dt.tz_localize(None)
     last = pd.to_datetime(frame.ends_at, utc=True).dt.tz_convert(zone).dt.tz_localize(None)
     frame = frame.assign(first_day=first.dt.normalize(),

@@ -105,28 +105,35 @@ def pick_list(orders: ibis.Table, order_lines: ibis.Table, shipments: ibis.Table
               lookback_days: int = OPEN_ORDER_LOOKBACK_DAYS) -> pd.DataFrame:
     """What to pick: lines of orders awaiting shipment at the end of the day, by SKU.
 
-    Grain: SKU (custom items without a SKU are one row with an empty sku). Columns: sku,
-    title (when products are given), quantity, count_orders, oldest_order_number,
+    Grain: SKU; custom items (lines without a SKU) are one row per unit price, with an
+    empty sku and the title "Custom item (no SKU), <price> each". Columns: sku, title
+    (product title when products are given), quantity, count_orders, oldest_order_number,
     oldest_order_at (store time). Sorted by the oldest waiting order first.
     """
-    require(order_lines, "order_lines", ("order_id", "sku", "quantity", "created_at"))
+    require(order_lines, "order_lines", ("order_id", "sku", "quantity", "unit_price",
+                                         "created_at"))
     awaiting = _awaiting(orders, shipments, as_of=as_of, lookback_days=lookback_days)
     span = lookback(as_of, lookback_days)
     lines = order_lines.filter(in_window(order_lines.created_at, span))
     joined = lines.inner_join(awaiting.select("order_id", "order_number",
                                               order_created_at="created_at"), "order_id")
-    picks = joined.group_by("sku").aggregate(
+    custom_price = ibis.ifelse(joined.sku.isnull(), joined.unit_price.cast("float64"), None)
+    picks = joined.group_by("sku", custom_price=custom_price).aggregate(
         quantity=_.quantity.sum(), count_orders=_.order_id.nunique(),
         oldest_order_number=_.order_number.argmin(_.order_created_at),
         oldest_order_at=_.order_created_at.min())
-    columns = ["sku", "quantity", "count_orders", "oldest_order_number", "oldest_order_at"]
+    columns = ["sku", "title", "quantity", "count_orders", "oldest_order_number",
+               "oldest_order_at"]
     if products is not None:
         require(products, "products", ("sku", "title"))
-        picks = picks.left_join(products.select("sku", "title"), "sku").select(
-            "sku", "title", *columns[1:])
-        columns.insert(1, "title")
-    frame = picks.order_by(["oldest_order_at", "sku"]).to_pandas()
+        picks = picks.left_join(products.select("sku", "title"), "sku").drop("sku_right")
+    else:
+        picks = picks.mutate(title=ibis.null("string"))
+    frame = picks.order_by(["oldest_order_at", "sku", "custom_price"]).to_pandas()
     frame = to_local(frame, as_of.zone, ["oldest_order_at"])
+    custom = frame.sku.isna()
+    frame["title"] = frame.title.astype("object").where(
+        ~custom, frame.custom_price.map(lambda price: f"Custom item (no SKU), {price:,.2f} each"))
     return frame[columns].astype({"quantity": "int64", "count_orders": "int64"})
 
 

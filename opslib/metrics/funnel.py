@@ -14,7 +14,9 @@ Rules (docs/metrics.md, "Weekly"):
 * A product page has many views and few orders in the window when its views are at least
   the HIGH_VIEWS_QUANTILE (75th percentile) of the viewed SKUs' views and at least
   MIN_VIEWS, and its view-to-order rate (orders containing the SKU ÷ page views) is below
-  LOW_CONVERSION_FACTOR (half) of the rate over all viewed SKUs.
+  LOW_CONVERSION_FACTOR (half) of the rate over all viewed SKUs. A product out of stock
+  on more than half the window's days (opslib.metrics.stock: available ≤ 0 and nothing
+  sold) is left out: its page could not sell, so the page is not what to fix.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ibis import _
 
 from opslib.metrics.common import ratio, require, series_ratio
 from opslib.metrics.sales import sales_by_sku
+from opslib.metrics.stock import sku_velocity
 from opslib.metrics.web import daily_traffic
 from opslib.store import Window, in_window
 
@@ -111,12 +114,15 @@ def funnel_steps(totals: dict[str, float | None]) -> pd.DataFrame:
 
 def product_page_results(product_views_daily: ibis.Table, orders: ibis.Table,
                          order_lines: ibis.Table, products: ibis.Table | None = None, *,
-                         window: Window) -> pd.DataFrame:
+                         window: Window,
+                         inventory_snapshots: ibis.Table | None = None) -> pd.DataFrame:
     """Page views, add-to-carts and orders per SKU viewed in the window, most viewed first.
 
     Orders are the SKU's counted orders (opslib.metrics.sales.sales_by_sku). Grain: SKU
     with page views. Columns: sku, title, views, add_to_carts, count_orders, quantity_sold,
-    add_to_cart_rate (÷ views), view_to_order_rate (count_orders ÷ views).
+    add_to_cart_rate (÷ views), view_to_order_rate (count_orders ÷ views),
+    days_out_of_stock (0 without inventory_snapshots) and is_mostly_out_of_stock (out of
+    stock on more than half the window's days).
     """
     require(product_views_daily, "product_views_daily",
             ("date_day", "sku", "views", "add_to_carts"))
@@ -137,17 +143,28 @@ def product_page_results(product_views_daily: ibis.Table, orders: ibis.Table,
     frame = frame.merge(titles, on="sku", how="left")
     frame["add_to_cart_rate"] = series_ratio(frame.add_to_carts, frame.views)
     frame["view_to_order_rate"] = series_ratio(frame.count_orders, frame.views)
+    frame["days_out_of_stock"] = 0
+    if inventory_snapshots is not None and len(frame):
+        stock = sku_velocity(orders, order_lines, inventory_snapshots, window=window)
+        out = (window.days - stock.set_index("sku").in_stock_days).reindex(frame.sku)
+        frame["days_out_of_stock"] = out.fillna(0).to_numpy()
+    frame = frame.astype({"days_out_of_stock": "int64"})
+    frame["is_mostly_out_of_stock"] = frame.days_out_of_stock * 2 > window.days
     frame = frame.sort_values(["views", "sku"], ascending=[False, True])
     return frame[["sku", "title", "views", "add_to_carts", "count_orders", "quantity_sold",
-                  "add_to_cart_rate", "view_to_order_rate"]].reset_index(drop=True)
+                  "add_to_cart_rate", "view_to_order_rate", "days_out_of_stock",
+                  "is_mostly_out_of_stock"]].reset_index(drop=True)
 
 
 def many_views_few_orders(pages: pd.DataFrame, *, quantile: float = HIGH_VIEWS_QUANTILE,
                           min_views: int = MIN_VIEWS,
-                          factor: float = LOW_CONVERSION_FACTOR) -> pd.DataFrame:
+                          factor: float = LOW_CONVERSION_FACTOR,
+                          out_of_stock: bool = False) -> pd.DataFrame:
     """The rows of a product_page_results frame with many views and few orders.
 
-    Adds store_view_to_order_rate (over all rows). Most viewed first.
+    Adds store_view_to_order_rate (over all rows). Most viewed first. Rows marked
+    is_mostly_out_of_stock are left out; `out_of_stock=True` returns just those instead
+    (the pages that would be listed had the product been in stock).
 
     >>> pages = pd.DataFrame({"sku": list("ABCD"), "views": [400, 300, 100, 60],
     ...     "count_orders": [2, 30, 10, 6]})
@@ -160,4 +177,8 @@ def many_views_few_orders(pages: pd.DataFrame, *, quantile: float = HIGH_VIEWS_Q
     floor = max(float(pages.views.quantile(quantile)), float(min_views))
     rate = series_ratio(pages.count_orders, pages.views)
     chosen = pages[(pages.views >= floor) & (rate < (store_rate or 0) * factor)]
+    if "is_mostly_out_of_stock" in chosen:
+        chosen = chosen[chosen.is_mostly_out_of_stock == out_of_stock]
+    elif out_of_stock:
+        chosen = chosen.iloc[:0]
     return chosen.assign(store_view_to_order_rate=store_rate).reset_index(drop=True)

@@ -167,11 +167,15 @@ def seasonal_skus(orders: ibis.Table, order_lines: ibis.Table, products: ibis.Ta
 
     Grain: SKU. Columns: sku, title, category, quantity_sold_this_month_last_year,
     quantity_sold_next_month_last_year, seasonal_lift. Biggest lift in units first.
-    Empty when the store has no history a year back.
+    Empty when the store has no history a year back: its first order came after the first
+    day of this month last year (a month without orders is no baseline).
     """
     require(products, "products", ("sku", "title", "category", "status"))
     this_then = same_month_last_year(month)
     next_then = same_month_last_year(next_month(month))
+    first = orders.created_at.min().to_pandas()
+    has_year = first is not None and not pd.isna(first) and \
+        pd.Timestamp(first).tz_convert(month.zone).date() <= this_then.start
     before = sales_by_sku(orders, order_lines, window=this_then)[["sku", "quantity_sold"]]
     after = sales_by_sku(orders, order_lines, window=next_then)[["sku", "quantity_sold"]]
     frame = after.merge(before, on="sku", how="left", suffixes=("_next", "_this")).fillna(0)
@@ -180,7 +184,7 @@ def seasonal_skus(orders: ibis.Table, order_lines: ibis.Table, products: ibis.Ta
     daily_next = frame.quantity_sold_next_month_last_year / next_then.days
     daily_this = frame.quantity_sold_this_month_last_year / this_then.days
     frame["seasonal_lift"] = (daily_next / daily_this.where(daily_this > 0)).round(2)
-    keep = (frame.quantity_sold_next_month_last_year >= SEASONAL_MIN_UNITS) & (
+    keep = has_year & (frame.quantity_sold_next_month_last_year >= SEASONAL_MIN_UNITS) & (
         (daily_this == 0) | (daily_next >= SEASONAL_LIFT * daily_this))
     active = products.filter(products.status == "active").select(
         "sku", "title", "category").to_pandas()

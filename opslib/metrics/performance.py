@@ -41,7 +41,7 @@ def daily_checkouts(checkouts: ibis.Table, *, window: Window) -> pd.DataFrame:
     rows = checkouts.filter(in_window(checkouts.created_at, window))
     frame = rows.group_by(date_day=local_date(rows.created_at, window.zone)).aggregate(
         count_checkouts=_.count(),
-        count_checkouts_abandoned=_.completed_order_id.isnull().cast("int64").sum()) \
+        count_checkouts_abandoned=_.completed_order_id.isnull().sum()) \
         .to_pandas()
     out = full_calendar(frame, window, zero=["count_checkouts", "count_checkouts_abandoned"])
     out["cart_abandonment_rate"] = series_ratio(out.count_checkouts_abandoned,

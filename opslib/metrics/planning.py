@@ -35,7 +35,7 @@ from opslib.metrics.common import lookback, require, series_ratio
 from opslib.metrics.forecast import DemandHistory, forecast_daily
 from opslib.metrics.sales import sales_by_sku
 from opslib.metrics.stock import VELOCITY_DAYS, sku_velocity, stock_position
-from opslib.store import Window, in_window
+from opslib.store import Window, in_window, seconds_between
 
 __all__ = ["ABC_SHARES", "ABC_DAYS", "DEAD_AFTER_DAYS", "SLOW_COVER_DAYS", "PLAN_HORIZON_DAYS",
            "supplier_lead_times", "reorder_plan", "plan_by_supplier", "abc_classes",
@@ -57,7 +57,7 @@ def supplier_lead_times(purchase_orders: ibis.Table, *, as_of: Window) -> pd.Dat
     require(purchase_orders, "purchase_orders", _PO_COLUMNS)
     received = purchase_orders.filter(
         in_window(purchase_orders.received_at, lookback(as_of, 365)))
-    days = (received.received_at.epoch_seconds() - received.ordered_at.epoch_seconds()) / 86400
+    days = seconds_between(received.received_at, received.ordered_at) / 86400
     frame = received.mutate(days=days).group_by("supplier").aggregate(
         lead_time_days_observed=_.days.median(), count_purchase_orders=_.count()).to_pandas()
     frame["lead_time_days_observed"] = frame.lead_time_days_observed.astype("float64").round(1)

@@ -14,7 +14,8 @@ Definitions (docs/metrics.md, "Monthly"):
   (opslib.metrics.sales) — returns per order, not the share of orders with a return.
 * free-shipping what-if for a threshold T: orders whose value (gross − discounts) is at
   least T; their share of orders, the shipping they were charged (what free shipping from T
-  would give up) and what the carrier charged us for them.
+  would give up) and what the carrier charged us for them (the orders' carrier cost in the
+  shipping profit and loss, opslib.metrics.profit.order_shipping).
 * service by channel, for tickets created in the window: first-response and resolution
   hours (median and p90; resolution for tickets resolved by the end of the window),
   escalation rate, and CSAT (csat surveys submitted in the window about these tickets).
@@ -32,6 +33,7 @@ from ibis import _
 from opslib.metrics.common import SATISFIED_MIN_SCORE, hours_between, ratio, require, \
     series_ratio
 from opslib.metrics.months import order_values
+from opslib.metrics.profit import order_shipping
 from opslib.metrics.returns import daily_returns
 from opslib.metrics.sales import daily_sales
 from opslib.schema import RETURN_REASONS, TICKET_CHANNELS
@@ -47,7 +49,7 @@ _SHIPMENT_COLUMNS = ("shipment_id", "order_id", "carrier", "service", "shipped_a
 def _late(shipments: ibis.Table, window: Window) -> ibis.Table:
     promised = shipments.filter(in_window(shipments.promised_at, window))
     late = promised.delivered_at.isnull() | (promised.delivered_at > promised.promised_at)
-    return promised.mutate(is_late=late.cast("int64"))
+    return promised.mutate(is_late=late)
 
 
 def shipping_by_carrier(shipments: ibis.Table, *, window: Window) -> pd.DataFrame:
@@ -162,9 +164,8 @@ def free_shipping_what_if(orders: ibis.Table, order_lines: ibis.Table,
     costs = None
     if shipments is not None:
         require(shipments, "shipments", _SHIPMENT_COLUMNS)
-        costs = placed.select("order_id").inner_join(
-            shipments.select("order_id", "shipping_cost"), "order_id").group_by(
-            "order_id").aggregate(carrier_cost=_.shipping_cost.sum()).to_pandas()
+        costs = order_shipping(orders, shipments, window=window).select(
+            "order_id", carrier_cost="shipping_cost").to_pandas()
         frame = frame.merge(costs, on="order_id", how="left")
     chosen = list(thresholds) if thresholds is not None else \
         default_thresholds(frame.sales_amount)
@@ -215,7 +216,7 @@ def service_by_channel(tickets: ibis.Table, surveys: ibis.Table | None = None, *
         count_resolved=_.resolution_hours.count(),
         median_resolution_hours=_.resolution_hours.median(),
         p90_resolution_hours=_.resolution_hours.quantile(0.9),
-        count_escalated=_.is_escalated.cast("int64").sum()).to_pandas()
+        count_escalated=_.is_escalated.sum()).to_pandas()
     frame["escalation_rate"] = series_ratio(frame.count_escalated, frame.count_tickets)
     scores = pd.DataFrame(columns=["channel", "count_csat_responses", "count_satisfied"])
     if surveys is not None:
@@ -225,7 +226,7 @@ def service_by_channel(tickets: ibis.Table, surveys: ibis.Table | None = None, *
         rated = rated.inner_join(made.select("ticket_id", "channel"), "ticket_id")
         scores = rated.group_by("channel").aggregate(
             count_csat_responses=_.count(),
-            count_satisfied=(_.score >= SATISFIED_MIN_SCORE).cast("int64").sum()).to_pandas()
+            count_satisfied=(_.score >= SATISFIED_MIN_SCORE).sum()).to_pandas()
     frame = frame.merge(scores, on="channel", how="left")
     frame["count_csat_responses"] = frame.count_csat_responses.fillna(0).astype("int64")
     frame["csat_rate"] = series_ratio(frame.count_satisfied, frame.count_csat_responses)

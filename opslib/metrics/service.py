@@ -150,7 +150,7 @@ def daily_csat(surveys: ibis.Table, *, window: Window) -> pd.DataFrame:
     rows = surveys.filter(in_window(surveys.submitted_at, window) & (surveys.kind == "csat"))
     frame = rows.group_by(date_day=local_date(rows.submitted_at, window.zone)).aggregate(
         count_csat_responses=_.count(),
-        count_csat_satisfied=(_.score >= SATISFIED_MIN_SCORE).cast("int64").sum()).to_pandas()
+        count_csat_satisfied=(_.score >= SATISFIED_MIN_SCORE).sum()).to_pandas()
     out = full_calendar(frame, window, zero=["count_csat_responses", "count_csat_satisfied"])
     out["csat_rate"] = series_ratio(out.count_csat_satisfied, out.count_csat_responses)
     return out[["date_day", "count_csat_responses", "count_csat_satisfied", "csat_rate"]]

@@ -42,11 +42,12 @@ _COLUMNS = ("ticket_id", "channel", "order_id", "subject", "category", "created_
 
 def open_tickets(tickets: ibis.Table, *, as_of: Window, sla_hours: int,
                  lookback_days: int = TICKET_LOOKBACK_DAYS) -> pd.DataFrame:
-    """Tickets open at the end of the day, oldest first.
+    """Tickets open at the end of the day: those past the first-reply deadline first,
+    then the others; oldest first within each.
 
     Grain: ticket. Columns: ticket_id, channel, category, subject, created_at (store time),
     age_days, age_bucket, is_answered, hours_waiting (for an unanswered ticket: hours since
-    it came in; 0 once answered), is_first_response_breach, is_escalated, is_social.
+    it came in; empty once answered), is_first_response_breach, is_escalated, is_social.
     """
     require(tickets, "tickets", _COLUMNS)
     end = as_of.hi
@@ -62,14 +63,14 @@ def open_tickets(tickets: ibis.Table, *, as_of: Window, sla_hours: int,
     rows = rows.mutate(
         age_days=(waited / 24).floor().cast("int64"),
         is_answered=answered,
-        hours_waiting=ibis.ifelse(answered, 0.0, waited.round(1)),
+        hours_waiting=ibis.ifelse(answered, ibis.null("float64"), waited.round(1)),
         is_first_response_breach=~answered & (waited > sla_hours),
         is_social=rows.channel.isin(list(SOCIAL_TICKET_CHANNELS)),
     )
     frame = rows.mutate(age_bucket=age_bucket(rows.age_days)).select(
         "ticket_id", "channel", "category", "subject", "created_at", "age_days", "age_bucket",
         "is_answered", "hours_waiting", "is_first_response_breach", "is_escalated", "is_social",
-    ).order_by(["created_at", "ticket_id"]).to_pandas()
+    ).order_by([ibis.desc("is_first_response_breach"), "created_at", "ticket_id"]).to_pandas()
     return to_local(frame, as_of.zone, ["created_at"]).astype(
         {"age_days": "int64", "hours_waiting": "float64", "is_answered": "bool",
          "is_first_response_breach": "bool", "is_escalated": "bool", "is_social": "bool"})

@@ -6,16 +6,17 @@ self-contained: no code, no prompts, and nothing loaded from the internet (no sc
 sheet, font, require.js, MathJax or widget manager from a CDN), so it can be mailed or
 archived as it is.
 
->>> format_figure("conversion_rate", 0.0321), format_figure("net_sales", 1234.5)
-('3.2%', '1,234.50')
->>> format_figure("count_orders", 41.0), format_figure("aov", None)
+>>> format_figure("conversion_rate", 0.0321), format_figure("net_sales", 1234.5, currency="GBP")
+('3.2%', '£1,234.50')
+>>> format_figure("count_orders", 41.0), format_figure("avg_order_value", None)
 ('41', '–')
->>> format_figure("conversion_rate_prev_week", 0.02), format_figure("repeat_rate_90d", 0.19)
-('2.0%', '19.0%')
+>>> format_figure("conversion_rate_prev_week", 0.02)
+'2.0%'
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import fcntl
 import html
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+
+from opslib import display, glossary
 
 __all__ = [
     "KPIS_MIME", "WARNINGS_MIME", "collect_outputs", "export_html", "write_text_atomic",
@@ -56,6 +59,18 @@ _TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 {%- endblock notebook_css -%}
 {%- block body_header -%}<body class="jp-Notebook"><main>{{ resources.opslib_banner }}
 {%- endblock body_header -%}
+{%- block data_svg scoped -%}
+<div class="jp-RenderedSVG jp-OutputArea-output {{ extra_class }}" data-mime-type="image/svg+xml">
+<img src="data:image/svg+xml;base64,{{ output.data['image/svg+xml'] | text_base64 | escape_html }}"
+ alt="{{ (output | get_metadata('alt', 'image/svg+xml') or 'Chart') | escape_html }}">
+</div>
+{%- endblock data_svg -%}
+{%- block data_png scoped -%}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+ alt="{{ (output | get_metadata('alt', 'image/png') or 'Chart') | escape_html }}">
+</div>
+{%- endblock data_png -%}
 """
 
 _CSS = """
@@ -151,6 +166,32 @@ def _banner(*, error: str | None, warnings: Iterable[dict]) -> str:
     return "".join(parts)
 
 
+def _without_figures(cells: list) -> list:
+    """The cells with the figures output left out, and with the section that only
+    recorded figures (its heading and its code cells) left out altogether."""
+    kept: list = []
+    section: list = []  # the cells since the last heading
+    for cell in cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
+            kept.extend(_unless_only_figures(section))
+            section = []
+        if cell.cell_type == "code":
+            outputs = cell.get("outputs", [])
+            cell.outputs = [o for o in outputs if KPIS_MIME not in o.get("data", {})]
+            cell.metadata["opslib_figures_only"] = bool(outputs) and not cell.outputs
+        section.append(cell)
+    return kept + _unless_only_figures(section)
+
+
+def _unless_only_figures(section: list) -> list:
+    code = [c for c in section if c.cell_type == "code"]
+    if code and all(c.metadata.pop("opslib_figures_only", False) for c in code):
+        return []
+    for cell in code:
+        cell.metadata.pop("opslib_figures_only", None)
+    return section
+
+
 def export_html(nb: nbformat.NotebookNode, *, title: str, error: str | None = None,
                 warnings: Iterable[dict] = ()) -> str:
     """The notebook as one self-contained HTML page: outputs only, banner on top.
@@ -160,10 +201,7 @@ def export_html(nb: nbformat.NotebookNode, *, title: str, error: str | None = No
     `opslib.record` is left out of the page (it is plumbing for run.json).
     """
     shown = nbformat.from_dict(json.loads(json.dumps(nb)))  # a copy: the input is not changed
-    for cell in shown.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.get("outputs", [])
-                            if KPIS_MIME not in o.get("data", {})]
+    shown.cells = _without_figures(shown.cells)
     shown.metadata.pop("widgets", None)  # widget state needs a widget manager from a CDN
     shown.metadata["title"] = title
     resources = {"opslib_css": _CSS, "opslib_banner": _banner(error=error, warnings=warnings)}
@@ -251,18 +289,9 @@ def prune_runs(out_dir: Path, *, retention_days: int) -> list[Path]:
     return removed
 
 
-_MONEY_WORDS = ("amount", "sales", "revenue", "value", "cost", "spend", "aov", "balance")
-
-
-def format_figure(name: str, value: float | None) -> str:
-    """A recorded figure for people: rates as %, money with two decimals, counts whole."""
-    if value is None:
-        return "–"
-    if re.search(r"_(rate|share)(_|$)", name):
-        return f"{value:.1%}"
-    if any(word in name for word in _MONEY_WORDS) or not float(value).is_integer():
-        return f"{value:,.2f}"
-    return f"{value:,.0f}"
+def format_figure(name: str, value: float | None, *, currency: str | None = None) -> str:
+    """A recorded figure for people, in its glossary unit and the store's currency."""
+    return glossary.format_value(value, glossary.unit(name), currency=currency)
 
 
 def _href(path: str) -> str:
@@ -271,20 +300,250 @@ def _href(path: str) -> str:
 
 _INDEX_CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1f2328;
- max-width:1100px;margin:0 auto;padding:16px 24px}
-table{border-collapse:collapse;margin:6px 0 20px;font-size:14px}
+ max-width:1100px;margin:0 auto;padding:16px 24px;line-height:1.4}
+h1{font-size:26px;margin:8px 0 4px} h2{font-size:19px;margin:26px 0 8px}
+h3{font-size:15px;margin:14px 0 4px}
+.sub{color:#57606a;margin:0 0 12px}
+.today{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
+.todo{border:1px solid #d0d7de;border-radius:8px;padding:10px 16px;min-width:200px}
+.todo .big{font-size:30px;font-weight:700}
+.flags{border:2px solid #c62828;background:#fff5f5;border-radius:8px;padding:8px 16px;flex:1}
+.flags.clear{border:1px solid #2da44e;background:#f3fbf5}
+.flags ul{margin:4px 0 0;padding-left:20px}
+.reports{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:8px 28px}
+.reports ul{list-style:none;padding:0;margin:0}
+.reports li{margin:0 0 8px}
+.reports .q{display:block;color:#57606a;font-size:13px}
+a{color:#0969da} .failed,.failed a,a.failed{color:#c62828;font-weight:600}
+table{border-collapse:collapse;margin:4px 0 16px;font-size:14px}
 th{text-align:left;background:#f6f8fa;border-bottom:2px solid #d0d7de;padding:4px 10px}
 td{border-bottom:1px solid #eaeef2;padding:4px 10px;vertical-align:top}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#2da44e;font-weight:600}.failed,.failed a{color:#c62828;font-weight:600}
-.unknown{color:#9a6700;font-weight:600}.warn{color:#9a6700}
-a{color:#0969da;margin-right:10px}
-.figures{display:flex;flex-wrap:wrap;gap:24px}
+.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:0 24px}
+.figures table{width:100%;font-size:13px} .figures th,.figures td{padding:3px 6px}
+.months{display:flex;flex-wrap:wrap;gap:18px}
+.month table{font-size:12px;margin:0} .month th{background:none;border:0;padding:2px 4px;
+ text-align:center;color:#57606a} .month td{border:1px solid #eaeef2;width:30px;height:30px;
+ padding:2px;text-align:center;vertical-align:top}
+.month td.ok{background:#e6f4ea} .month td.failed{background:#ffd8d8}
+.month td.failed a{color:#c62828} .month td.none{color:#8c959f}
+.month .d{display:block;font-size:11px;color:#57606a}
+.legend{font-size:13px;color:#57606a}
 """
 
 
-def render_index(runs: list[dict[str, Any]], *, store_name: str) -> str:
-    """The reports index: latest headline figures per cadence, then every run, newest first.
+def _heading(out_dir: Path, entry: dict) -> tuple[str, str]:
+    """A report's title and one-line question, from its notebook's first markdown cell."""
+    name = str(entry.get("name", "report"))
+    fallback = (glossary.words(name), "")
+    path = entry.get("ipynb")
+    try:
+        nb = json.loads((out_dir / path).read_text(encoding="utf-8")) if path else None
+    except (OSError, ValueError):
+        nb = None
+    cells = [c for c in (nb or {}).get("cells", []) if c.get("cell_type") == "markdown"]
+    if not cells:
+        return fallback
+    source = cells[0].get("source", "")
+    text = "".join(source) if isinstance(source, list) else str(source)
+    title = re.search(r"^#\s+(.+)$", text, flags=re.MULTILINE)
+    question = re.search(r"^\*\*(.+?)\*\*\s*$", text, flags=re.MULTILINE)
+    return (title.group(1).strip() if title else fallback[0],
+            question.group(1).strip() if question else "")
+
+
+def _period(run: dict) -> str:
+    """'Saturday 5 December 2026', 'week 23–29 November 2026', 'November 2026'."""
+    try:
+        end = dt.date.fromisoformat(run.get("date", ""))
+        start = dt.date.fromisoformat(run.get("period", {}).get("start", run.get("date", "")))
+    except ValueError:
+        return str(run.get("date", "?"))
+    if run.get("cadence") == "monthly":
+        whole = end.month != (end + dt.timedelta(days=1)).month
+        return f"{end:%B %Y}" if whole and start.day == 1 else \
+            f"{start.day}–{end.day} {end:%B %Y}"
+    if run.get("cadence") == "weekly":
+        left = f"{start.day} {start:%B}" if start.month != end.month else f"{start.day}"
+        return f"week {left}–{end.day} {end:%B %Y}"
+    return f"{end:%A} {end.day} {end:%B %Y}"
+
+
+def _previous(runs: list[dict], run: dict) -> dict | None:
+    """The run of the same cadence just before `run` (for daily comparisons)."""
+    older = [r for r in runs if r.get("cadence") == run.get("cadence")
+             and r.get("date", "") < run.get("date", "")]
+    return max(older, key=lambda r: r.get("date", "")) if older else None
+
+
+_TWIN_OF = {"daily": None, "weekly": "_prev_week", "monthly": "_prev_month"}
+_BEFORE = {"daily": "day before", "weekly": "week before", "monthly": "month before"}
+
+
+def _figure_rows(runs: list[dict], run: dict, currency: str | None) -> str:
+    """Each headline figure: label, latest value, the period before and the change."""
+    esc = html.escape
+    cadence = run.get("cadence", "")
+    kpis = run.get("kpis") or {}
+    twin = _TWIN_OF.get(cadence)
+    before_run = None if twin else _previous(runs, run)
+    twins = tuple(glossary.TWINS)
+    rows = []
+    for name, value in kpis.items():
+        if name.endswith(twins):
+            continue
+        found = glossary.entry(name)
+        unit = found.unit if found else "number"
+        before = kpis.get(name + twin) if twin else \
+            (before_run or {}).get("kpis", {}).get(name)
+        meaning = esc(found.meaning, quote=True) if found else ""
+        rows.append(
+            f'<tr><td title="{meaning}">{esc(glossary.label(name))}</td>'
+            f'<td class="num">{esc(glossary.format_value(value, unit, currency=currency))}</td>'
+            f'<td class="num">{esc(glossary.format_value(before, unit, currency=currency))}</td>'
+            f'<td class="num">{esc(display.change(value, before, unit=unit, currency=currency))}'
+            f"</td></tr>")
+    before_head = _BEFORE.get(cadence, "before").capitalize()
+    if before_run and dt.date.fromisoformat(run["date"]) - \
+            dt.date.fromisoformat(before_run["date"]) != dt.timedelta(days=1):
+        before_head = _period(before_run)
+    return (f"<table><tr><th>Figure</th><th>Latest</th><th>{esc(before_head)}</th>"
+            f"<th>Change</th></tr>{''.join(rows)}</table>")
+
+
+def _red_flags(latest: dict[str, dict], currency: str | None) -> list[str]:
+    """Failed reports, warnings to read first and urgent figures above zero (HTML items)."""
+    esc = html.escape
+    items = []
+    for cadence in CADENCES:
+        run = latest.get(cadence)
+        if not run:
+            continue
+        for nb in run.get("notebooks", []):
+            if nb.get("status") != "ok":
+                name = esc(glossary.words(str(nb.get("name", "?"))))
+                link = f'<a class="failed" href="{_href(nb["html"])}">{name}</a>' \
+                    if nb.get("html") else name
+                items.append(f"The {cadence} report {link} did not complete: "
+                             f"{esc(_failure_reason(nb))}.")
+        for warning in run.get("warnings", []):
+            if warning.get("code") != "no_data":
+                items.append(esc(str(warning.get("message", warning.get("code", "")))))
+        for name, value in (run.get("kpis") or {}).items():
+            found = glossary.entry(name)
+            if found and found.urgent and name == found.name and value and value > 0:
+                items.append(f"{esc(found.label)}: "
+                             f"{esc(glossary.format_value(value, found.unit, currency=currency))}")
+    return list(dict.fromkeys(items))
+
+
+def _failure_reason(nb: dict, limit: int = 240) -> str:
+    """Why a report did not complete, in one short line (its status when no error is kept).
+
+    >>> _failure_reason({"status": "failed", "error": "not run: orders.order_id is empty\\nmore"})
+    'not run: orders.order_id is empty'
+    >>> _failure_reason({"status": "timed_out"})
+    'timed out'
+    """
+    error = str(nb.get("error") or "").strip().splitlines()
+    reason = error[0] if error else str(nb.get("status", "failed")).replace("_", " ")
+    return reason if len(reason) <= limit else reason[:limit - 1] + "…"
+
+
+def _todo(out_dir: Path, daily: dict | None) -> str:
+    """The latest daily to-do count, linked to the journal's list."""
+    if not daily:
+        return '<div class="todo">No daily run yet.</div>'
+    count = (daily.get("kpis") or {}).get("count_todo_tasks")
+    journal = next((nb for nb in daily.get("notebooks", []) if nb.get("name") == "journal"),
+                   None)
+    link = f'<a href="{_href(journal["html"])}">the to-do list</a>' \
+        if journal and journal.get("html") else "the to-do list"
+    shown = "–" if count is None else f"{count:,.0f}"
+    things = "thing" if count == 1 else "things"
+    return (f'<div class="todo"><div class="big">{shown}</div>{things} to do today — see '
+            f"{link} ({html.escape(_period(daily))})</div>")
+
+
+def _report_list(out_dir: Path, latest: dict[str, dict]) -> str:
+    esc = html.escape
+    blocks = []
+    for cadence in CADENCES:
+        run = latest.get(cadence)
+        if not run:
+            continue
+        items = []
+        for nb in run.get("notebooks", []):
+            title, question = _heading(out_dir, nb)
+            failed = nb.get("status") != "ok"
+            css = ' class="failed"' if failed else ""
+            text = esc(title) + (f" (did not complete: {esc(str(nb.get('status')))})"
+                                 if failed else "")
+            link = f'<a{css} href="{_href(nb["html"])}">{text}</a>' if nb.get("html") \
+                else f"<span{css}>{text}</span>"
+            items.append(f'<li>{link}<span class="q">{esc(question)}</span></li>')
+        blocks.append(f"<div><h3>{esc(cadence.capitalize())}: {esc(_period(run))}</h3>"
+                      f"<ul>{''.join(items)}</ul></div>")
+    return f'<div class="reports">{"".join(blocks)}</div>'
+
+
+def _calendar(runs: list[dict], *, months: int = 13) -> str:
+    """The run history: one small month calendar per month with runs, newest first.
+
+    A day is green when every run of that date completed, red (linked to the first
+    failed report) when one did not.
+    """
+    esc = html.escape
+    by_day: dict[dt.date, list[dict]] = {}
+    for run in runs:
+        try:
+            by_day.setdefault(dt.date.fromisoformat(run.get("date", "")), []).append(run)
+        except ValueError:
+            continue
+    if not by_day:
+        return ""
+    firsts = sorted({day.replace(day=1) for day in by_day}, reverse=True)[:months]
+    tables = []
+    for first in firsts:
+        weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+        rows = []
+        for week in weeks:
+            cells = []
+            for day in week:
+                if day.month != first.month:
+                    cells.append("<td></td>")
+                    continue
+                day_runs = by_day.get(day, [])
+                failed = [(r, nb) for r in day_runs for nb in r.get("notebooks", [])
+                          if nb.get("status") != "ok"] + \
+                    [(r, None) for r in day_runs if r.get("status") not in ("ok", "failed")]
+                what = ", ".join(r.get("cadence", "?") for r in day_runs)
+                if not day_runs:
+                    cells.append(f'<td class="none" title="no run">{day.day}</td>')
+                elif failed:
+                    run, nb = failed[0]
+                    tip = esc(f"{what}: {glossary.words(str(nb.get('name')))} did not "
+                              f"complete: {_failure_reason(nb)}" if nb else
+                              f"{what}: {run.get('status')}", quote=True)
+                    inner = f'<a href="{_href(nb["html"])}" title="{tip}">{day.day}</a>' \
+                        if nb and nb.get("html") else f'<span title="{tip}">{day.day}</span>'
+                    cells.append(f'<td class="failed">{inner}<span class="d">failed</span></td>')
+                else:
+                    cells.append(f'<td class="ok" title="{esc(what, quote=True)}: all reports '
+                                 f'complete">{day.day}<span class="d">ok</span></td>')
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+        head = "".join(f"<th>{d}</th>" for d in ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"))
+        tables.append(f'<div class="month"><h3>{first:%B %Y}</h3><table><tr>{head}</tr>'
+                      f"{''.join(rows)}</table></div>")
+    return f'<div class="months">{"".join(tables)}</div>'
+
+
+def render_index(runs: list[dict[str, Any]], *, store_name: str, currency: str | None = None,
+                 out_dir: Path | None = None) -> str:
+    """The front page: today's to-do count and red flags; every latest report with its
+    question; headline figures against the period before; the run history as a calendar.
+
+    Figures show their glossary labels, units and `currency`, never their machine names.
 
     >>> page = render_index([{"cadence": "daily", "date": "2025-11-30", "status": "failed",
     ...     "kpis": {"count_orders": 12}, "warnings": [],
@@ -294,53 +553,39 @@ def render_index(runs: list[dict[str, Any]], *, store_name: str) -> str:
     True
     """
     esc = html.escape
+    out_dir = Path(out_dir or ".")
     latest: dict[str, dict] = {}
     for run in runs:
         latest.setdefault(run.get("cadence", ""), run)
-    figure_tables = []
-    for cadence in CADENCES:
-        run = latest.get(cadence)
-        if not run or not run.get("kpis"):
-            continue
-        rows = "".join(f'<tr><td>{esc(name)}</td><td class="num">'
-                       f"{esc(format_figure(name, value))}</td></tr>"
-                       for name, value in run["kpis"].items())
-        figure_tables.append(f"<div><h3>{esc(cadence.capitalize())}, {esc(run['date'])}</h3>"
-                             f"<table><tr><th>figure</th><th>value</th></tr>{rows}</table></div>")
-    run_rows = []
-    for run in runs:
-        status = run.get("status", "unknown")
-        notebooks = run.get("notebooks", [])
-        failed = [nb for nb in notebooks if nb.get("status") != "ok"]
-        label = "ok" if status == "ok" else \
-            f"{len(failed)} failed" if status == "failed" else status
-        links = []
-        for nb in notebooks:
-            css = "" if nb.get("status") == "ok" else ' class="failed"'
-            title = f' title="{esc(str(nb.get("error") or ""), quote=True)}"' if css else ""
-            text = esc(nb.get("name", "?")) + ("" if not css else f" ({esc(nb['status'])})")
-            target = nb.get("html")
-            links.append(f'<a{css}{title} href="{_href(target)}">{text}</a>' if target
-                         else f"<span{css}>{text}</span>")
-        warns = [w for w in run.get("warnings", []) if w.get("code") != "no_data"]
-        warn_cell = "" if not warns else f'<span class="warn">{len(warns)} warning(s): ' + \
-            esc("; ".join(str(w.get("message", "")) for w in warns[:3])) + "</span>"
-        run_rows.append(
-            f'<tr><td>{esc(run.get("date", "?"))}</td><td>{esc(run.get("cadence", "?"))}</td>'
-            f'<td class="{esc(status if status in ("ok", "failed") else "unknown")}">'
-            f"{esc(label)}</td><td>{''.join(links)}</td><td>{warn_cell}</td></tr>")
-    figures = "".join(figure_tables) or "<p>No figures recorded yet.</p>"
-    listing = ("<table><tr><th>date</th><th>cadence</th><th>status</th><th>reports</th>"
-               f"<th>warnings</th></tr>{''.join(run_rows)}</table>") if run_rows else \
-        "<p>No runs yet: <code>playbook run all</code> makes the first ones.</p>"
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+    head = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(store_name)}: reports</title><style>{_INDEX_CSS}</style></head>"
-            f"<body><h1>{esc(store_name)}: reports</h1><h2>Latest headline figures</h2>"
-            f'<div class="figures">{figures}</div><h2>Runs</h2>{listing}</body></html>\n')
+            f"<body><h1>{esc(store_name)}: reports</h1>")
+    if not runs:
+        return (head + "<p>No runs yet: <code>playbook run all</code> makes the first ones."
+                "</p></body></html>\n")
+    flags = _red_flags(latest, currency)
+    flag_box = (f'<div class="flags"><strong>Red flags</strong><ul>'
+                f"{''.join(f'<li>{item}</li>' for item in flags)}</ul></div>") if flags else \
+        '<div class="flags clear"><strong>No red flags</strong>: every latest report ' \
+        'completed and nothing urgent is waiting.</div>'
+    figures = "".join(
+        f"<div><h3>{esc(cadence.capitalize())}: {esc(_period(latest[cadence]))}</h3>"
+        f"{_figure_rows(runs, latest[cadence], currency)}</div>"
+        for cadence in CADENCES if latest.get(cadence, {}).get("kpis"))
+    return (head + '<p class="sub">Start here each morning: what needs doing, the latest '
+            "reports, the figures behind them and how the runs went.</p>"
+            f'<h2>Today</h2><div class="today">{_todo(out_dir, latest.get("daily"))}'
+            f"{flag_box}</div>"
+            f"<h2>Latest reports</h2>{_report_list(out_dir, latest)}"
+            f"<h2>Headline figures</h2>"
+            f'<div class="figures">{figures or "<p>No figures recorded yet.</p>"}</div>'
+            f'<h2>Run history</h2><p class="legend">Green: every report of the day '
+            f"completed. Red: one did not — click the day to open it.</p>{_calendar(runs)}"
+            f"</body></html>\n")
 
 
-def write_index(out_dir: Path, *, store_name: str) -> Path:
+def write_index(out_dir: Path, *, store_name: str, currency: str | None = None) -> Path:
     """Rewrite OUT/index.html from every run.json under OUT (atomically).
 
     Runs of different cadences may finish at the same moment in different processes; a
@@ -350,4 +595,5 @@ def write_index(out_dir: Path, *, store_name: str) -> Path:
     with open(out_dir / ".index.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         return write_text_atomic(out_dir / "index.html",
-                                 render_index(read_runs(out_dir), store_name=store_name))
+                                 render_index(read_runs(out_dir), store_name=store_name,
+                                              currency=currency, out_dir=out_dir))

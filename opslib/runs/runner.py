@@ -13,7 +13,8 @@ to HTML in this process, and files `OUT/<cadence>/<date>/<name>.ipynb`, `<name>.
 * Success is papermill's verdict (its exception), never the look of the output file. A
   kernel that dies is retried once; a notebook that outlives its time limit is killed.
 * A date's files are written to a temporary folder and swapped into place when the run
-  is complete, so a report only appears complete and re-running a date replaces it whole.
+  is complete, so a report only appears complete and re-running a date replaces it whole
+  (with `only`, just the notebook named: the date's other reports and figures are kept).
 * One lock per cadence: a second run of the same cadence stops at once.
 * Before the notebooks, the tables they declare they read (`READS` in `opslib.views`) are
   checked against the data contract; a notebook reading a table that breaks it is failed
@@ -477,6 +478,7 @@ class _Unit:
     staging: Path
     started_at: dt.datetime | None = None
     results: dict[str, NotebookResult] = field(default_factory=dict)
+    kept: list[NotebookResult] = field(default_factory=list)
 
 
 def _one_line(text: str) -> str:
@@ -568,7 +570,8 @@ def _finish_unit(unit: _Unit, *, out_dir: Path) -> RunResult:
     """Write run.json and swap the date's folder into place."""
     from opslib.tables import _swap_into_place
 
-    results = [unit.results[p.stem] for p in unit.notebooks]
+    results = sorted([unit.results[p.stem] for p in unit.notebooks] + unit.kept,
+                     key=lambda nb: nb.name)
     kpis: dict[str, float | None] = {}
     warnings: list[dict] = []
     owner: dict[str, str] = {}
@@ -595,6 +598,29 @@ def _finish_unit(unit: _Unit, *, out_dir: Path) -> RunResult:
     reports.write_run_json(unit.staging, result.to_json())
     _swap_into_place(unit.staging, folder)
     return result
+
+
+def _keep_others(unit: _Unit, folder: Path) -> None:
+    """For a run of some notebooks only (`--only`): copy the date's other reports into the
+    temporary folder and keep their run.json entries, so the swap replaces just those run."""
+    import nbformat
+
+    if not folder.is_dir():
+        return
+    rerun = {p.stem for p in unit.notebooks}
+    for path in folder.iterdir():
+        if path.is_file() and path.name != reports.RUN_FILE and path.stem not in rerun:
+            shutil.copy2(path, unit.staging / path.name)
+    try:
+        entries = json.loads((folder / reports.RUN_FILE).read_text(encoding="utf-8"))["notebooks"]
+    except (OSError, ValueError, KeyError):
+        entries = []
+    for entry in entries:
+        ipynb = unit.staging / f"{entry['name']}.ipynb"
+        if entry["name"] in rerun or not ipynb.is_file():
+            continue
+        kpis, _ = reports.collect_outputs(nbformat.read(ipynb, as_version=4))
+        unit.kept.append(NotebookResult(**entry, kpis=kpis))
 
 
 def _clear_leftovers(out_dir: Path, cadence: str) -> None:
@@ -682,6 +708,8 @@ def run(cadence: str, *, data_dir: Path, out_dir: Path, settings: Settings,
                 staging = out_dir / name / f".{when.isoformat()}.tmp-{uuid.uuid4().hex[:8]}"
                 staging.mkdir(parents=True)
                 units.append(_Unit(name, when, notebooks, staging))
+                if only:
+                    _keep_others(units[-1], out_dir / name / when.isoformat())
         if not units:
             return report
         _run_units(units, report=report, data_dir=data_dir, out_dir=out_dir,
@@ -774,7 +802,8 @@ def _run_tasks(tasks: list[tuple[_Unit, Path]], units: list[_Unit], *, report: R
             with lock:
                 report.runs.append(finished)
                 reports.prune_runs(out_dir, retention_days=settings.runs.retention_days)
-                reports.write_index(out_dir, store_name=settings.store.name)
+                reports.write_index(out_dir, store_name=settings.store.name,
+                                    currency=settings.store.currency)
 
     try:
         pool = KernelPool(kernel_name=KERNEL_NAME, specs=specs, size=min(jobs, len(tasks)),

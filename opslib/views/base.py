@@ -145,10 +145,13 @@ def open_report(*, data_dir: str | Path | None = None, report_date: str | dt.dat
 def title_line(report: Report) -> show.Block:
     """'<store> · daily report for Sunday 30 November 2025 (Europe/London, GBP)'."""
     window = report.window
+    start, end = window.start, window.end
     if window.days == 1:
         period = f"{report.day:%A} {report.day.day} {report.day:%B %Y}"
+    elif start.month == end.month:
+        period = f"{start.day}–{end.day} {end:%B %Y}"
     else:
-        period = f"{window.start.isoformat()} to {window.end.isoformat()}"
+        period = f"{start.day} {start:%B} to {end.day} {end:%B %Y}"
     store = report.settings.store
     text = (f"{store.name} · {report.cadence} report for {period} "
             f"(figures as of the end of the day, {store.timezone} time; {store.currency})")

@@ -21,13 +21,15 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opslib.metrics import customers as cm
 from opslib.metrics import sales, social
 from opslib.metrics.months import month_of
 from opslib.store import Window
 
-from handbuilt import at
+from handbuilt import at, build_store
 
 ZONE = "Europe/London"
 JUNE = month_of("2025-06-30", zone=ZONE)
@@ -138,21 +140,21 @@ def test_cohort_retention_golden(loyalty_store):
 
 
 def test_rfm_scores_golden(loyalty_store):
-    """Six customers; score = 1 + ⌊5 × (customers strictly worse) ÷ 6⌋.
+    """Six customers; R and M score = 1 + ⌊5 × (customers strictly worse) ÷ 6⌋.
     Recency (days): c1 111 (0 worse → 1), c5 102 (1 → 1), c6 60 (2 → 2), c2 29 (3 → 3),
     c4 20 (4 → 4), c3 10 (5 → 5).
-    Frequency: c4, c5 one order (0 fewer → 1); c3, c6 two (2 → 2); c1, c2 three (4 → 4).
+    Frequency (from the order count): c4, c5 one order → 1; c3, c6 two → 2; c1, c2 three → 3.
     Monetary: c6 £20 (0 → 1), c5 £25 (1 → 1), c4 £30 (2 → 2), c3 £60 (3 → 3),
     c2 £150 (4 → 4), c1 £300 (5 → 5).
-    Segments from (R, F): c1 (1, 4) At risk; c2 (3, 4) Loyal customers; c3 (5, 2)
+    Segments from (R, F): c1 (1, 3) At risk; c2 (3, 3) Need attention; c3 (5, 2)
     Potential loyalists; c4 (4, 1) Promising; c5 (1, 1) and c6 (2, 2) Hibernating."""
     scores = cm.rfm_scores(*_t(loyalty_store), as_of=D).to_pandas().set_index("customer_id")
     got = scores[["recency_score", "frequency_score", "monetary_score", "rfm_segment"]]
     assert got.sort_index().to_dict("index") == {
-        "c1": {"recency_score": 1, "frequency_score": 4, "monetary_score": 5,
+        "c1": {"recency_score": 1, "frequency_score": 3, "monetary_score": 5,
                "rfm_segment": "At risk"},
-        "c2": {"recency_score": 3, "frequency_score": 4, "monetary_score": 4,
-               "rfm_segment": "Loyal customers"},
+        "c2": {"recency_score": 3, "frequency_score": 3, "monetary_score": 4,
+               "rfm_segment": "Need attention"},
         "c3": {"recency_score": 5, "frequency_score": 2, "monetary_score": 3,
                "rfm_segment": "Potential loyalists"},
         "c4": {"recency_score": 4, "frequency_score": 1, "monetary_score": 2,
@@ -162,6 +164,64 @@ def test_rfm_scores_golden(loyalty_store):
         "c6": {"recency_score": 2, "frequency_score": 2, "monetary_score": 1,
                "rfm_segment": "Hibernating"},
     }
+
+
+def _skewed_store(build, counts: dict[str, tuple[int, int]]):
+    """Customers → (orders, days from the last order to 30 June); orders 20 days apart."""
+    orders = []
+    for cid, (count, since) in counts.items():
+        last = dt.datetime(2025, 6, 30, 12) - dt.timedelta(days=since)
+        orders += [{"order_id": f"{cid}-{n}", "order_number": f"#{cid}-{n}",
+                    "customer_id": cid, "created_at": at(str(last - dt.timedelta(days=20 * n))),
+                    "subtotal": 10.0, "total_amount": 10.0} for n in range(count)]
+    lines = [{"order_id": o["order_id"], "line_number": 1, "created_at": o["created_at"],
+              "sku": "A", "quantity": 1, "unit_price": 10.0} for o in orders]
+    return build({"orders": orders, "order_lines": lines})
+
+
+def test_rfm_frequency_on_a_skewed_store(tiny_store):
+    """20 customers, 14 (70%) with one order. As ranks, the 2-order customers would score
+    F 1 + ⌊5 × 14 ÷ 20⌋ = 4 and every other repeat customer 5: no F 2 or 3. By order count:
+    2 → 2, 3 → 3, 4 → 4, 7 → 5.
+    R = 1 + ⌊(customers with more days since their last order) ÷ 4⌋, by days: one00…one07
+    300…230 (R 1–2); r3 200 (8 older → R 3); one08…one10 150…130 (R 3); one11…one13
+    100…80 and r3b 70 (R 4); r4 10, r7 5, r2a 2, r2b 1 (R 5).
+    Segments: r3 (3, 3) Need attention; r3b (4, 3), r2a and r2b (5, 2) Potential loyalists;
+    r4 (5, 4) and r7 (5, 5) Champions."""
+    counts = {f"one{i:02}": (1, 300 - 10 * i) for i in range(8)}
+    counts |= {f"one{i:02}": (1, days) for i, days in zip(range(8, 14),
+                                                         (150, 140, 130, 100, 90, 80))}
+    counts |= {"r3": (3, 200), "r3b": (3, 70), "r4": (4, 10), "r7": (7, 5), "r2a": (2, 2),
+               "r2b": (2, 1)}
+    store = _skewed_store(tiny_store, counts)
+    scores = cm.rfm_scores(*_t(store), as_of=D).to_pandas().set_index("customer_id")
+    assert (scores.frequency_score[[c for c in counts if c.startswith("one")]] == 1).all()
+    repeat = scores.loc[["r2a", "r2b", "r3", "r3b", "r4", "r7"]]
+    assert repeat[["recency_score", "frequency_score", "rfm_segment"]].values.tolist() == [
+        [5, 2, "Potential loyalists"], [5, 2, "Potential loyalists"], [3, 3, "Need attention"],
+        [4, 3, "Potential loyalists"], [5, 4, "Champions"], [5, 5, "Champions"]]
+    segments = cm.rfm_segments(*_t(store), as_of=D).set_index("rfm_segment").count_customers
+    assert (segments["Potential loyalists"], segments["Need attention"]) == (3, 1)
+
+
+@settings(max_examples=10, deadline=None)
+@given(counts=st.lists(st.integers(1, 9), min_size=1, max_size=8),
+       extra_one_order=st.integers(0, 12))
+def test_more_orders_never_lower_the_frequency_score(tmp_path_factory, counts,
+                                                     extra_one_order):
+    """Metamorphic: a customer with more orders never has a lower F score, and adding
+    one-order customers (a more skewed store) changes nobody else's F score."""
+    def scores(people):
+        store = _skewed_store(lambda t: build_store(tmp_path_factory.mktemp("rfm"), t), people)
+        return cm.rfm_scores(*_t(store), as_of=D).to_pandas().set_index("customer_id")
+
+    people = {f"c{i}": (n, 1 + i) for i, n in enumerate(counts)}
+    base = scores(people)
+    ranked = base.sort_values("count_orders")
+    assert ranked.frequency_score.is_monotonic_increasing
+    assert base.frequency_score.between(1, 5).all()
+    more = scores(people | {f"new{i}": (1, 50 + i) for i in range(extra_one_order)})
+    assert more.frequency_score[base.index].tolist() == base.frequency_score.tolist()
 
 
 def test_rfm_segments_sizes_and_value(loyalty_store):
@@ -261,3 +321,18 @@ def test_a_shared_history_gives_the_same_figures(small_demo_store, as_of_day):
         alone, shared_result = compute(None), compute(shared)
         assert _frames_equal(alone, shared_result), name
     assert cm.customer_figures(t("orders"), window=month)["count_customers"] > 50
+
+
+def test_owners_call_list_shows_contacts_and_staff_pages_do_not_have_it(loyalty_store):
+    """The monthly report's call list shows c1's and c2's email and phone in full (they are
+    there to be called); no staff page shows that list."""
+    from pathlib import Path
+
+    from opslib.views.monthly import customers_loyalty
+
+    table, _ = customers_loyalty.call_list(loyalty_store, dt.date(2025, 6, 30)).parts
+    for i in (1, 2):
+        assert f"c{i}@example.com" in table.html and f"+44 7700 90012{i}" in table.html
+    pages = Path(customers_loyalty.__file__).parents[2] / "serve" / "staff_pages"
+    sources = [p.read_text(encoding="utf-8") for p in pages.glob("*.ipynb")]
+    assert sources and not any("customers_loyalty" in s or "call_list" in s for s in sources)

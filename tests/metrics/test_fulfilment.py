@@ -136,6 +136,24 @@ def test_pick_list_by_sku_oldest_first(store):
     assert frame.title.tolist() == ["Product B", "Product A", "Product C"]
 
 
+def test_pick_list_names_custom_items_by_price(tiny_store):
+    """Lines without a SKU (custom items) get a title saying so and their price, one row per
+    price; no row is left without a title."""
+    orders = [_order("c1", "2025-06-09 10:00"), _order("c2", "2025-06-10 10:00")]
+    lines = [_line("c1", 1, "2025-06-09 10:00", "A", 1),
+             {**_line("c1", 2, "2025-06-09 10:00", None, 1), "unit_price": 3.5},
+             {**_line("c2", 1, "2025-06-10 10:00", None, 2), "unit_price": 3.5},
+             {**_line("c2", 2, "2025-06-10 10:00", None, 1), "unit_price": 12.0}]
+    built = tiny_store({"orders": orders, "order_lines": lines, "shipments": [],
+                        "products": [{"sku": "A", "title": "Product A"}]})
+    frame = fulfilment.pick_list(built.table("orders"), built.table("order_lines"),
+                                 built.table("shipments"), built.table("products"), as_of=D)
+    rows = dict(zip(frame.title, zip(frame.quantity, frame.count_orders)))
+    assert rows == {"Product A": (1, 1), "Custom item (no SKU), 3.50 each": (3, 2),
+                    "Custom item (no SKU), 12.00 each": (1, 1)}
+    assert frame.sku.isna().sum() == 2
+
+
 def test_daily_shipments_counts_parcels_by_local_day(store):
     """9 Jun: notrack; 10 Jun: s4 (08:00) and tr (22:00); 11 Jun: s2."""
     frame = fulfilment.daily_shipments(store.table("shipments"),

@@ -102,3 +102,44 @@ def test_few_views_never_count_as_many():
     """Below MIN_VIEWS (50) a page is never 'much viewed', however badly it converts."""
     pages = pd.DataFrame({"sku": ["A", "B"], "views": [40, 30], "count_orders": [0, 5]})
     assert funnel.many_views_few_orders(pages).empty
+
+
+def _stock(sku, out_days):
+    """Snapshots of the week 2–8 June: `sku` has nothing available on its first `out_days`
+    days without a sale (A sells only on the 4th) and 5 units on the others."""
+    days = [f"2025-06-0{d}" for d in (2, 3, 5, 6, 7, 8, 4)]
+    return [{"snapshot_date": day, "sku": sku, "on_hand": 0 if i < out_days else 5,
+             "committed": 0, "incoming": 0} for i, day in enumerate(days)]
+
+
+@pytest.mark.parametrize(("out_days", "listed"), [(0, True), (3, True), (4, False), (6, False)])
+def test_a_product_out_of_stock_most_of_the_week_is_not_a_page_to_fix(tiny_store, out_days,
+                                                                      listed):
+    """A (400 views, 1 order) is the one page with many views and few orders; out of stock
+    on 4 or more of the 7 days, it could not sell: it leaves the list (and every page that
+    lists it: site analytics, product content) and is named in a note instead."""
+    from opslib.metrics import content
+    from opslib.views.weekly import product_content, site_analytics
+
+    products = [{"sku": s, "title": f"Product {s}", "status": "active", "has_description": True,
+                 "image_count": 1} for s in "ABCDEF"]
+    store = pages_store(tiny_store, inventory_snapshots=_stock("A", out_days),
+                        products=products)
+    for page in (site_analytics.product_pages, product_content.to_improve):
+        table, *notes = page(store, WEEK).parts
+        assert ("Product A" in table.html) == listed
+        left = [n.html for n in notes if "out of stock" in n.html]
+        assert bool(left) != listed
+        if left:
+            assert f"A Product A (400 views, out of stock {out_days} of 7 days)" in left[0]
+    t = store.table
+    pages = funnel.product_page_results(t("product_views_daily"), t("orders"),
+                                        t("order_lines"), t("products"), window=WEEK,
+                                        inventory_snapshots=t("inventory_snapshots"))
+    assert pages.set_index("sku").days_out_of_stock["A"] == out_days
+    assert funnel.many_views_few_orders(pages).sku.tolist() == (["A"] if listed else [])
+    improve = content.products_to_improve(
+        t("products"), window=WEEK, product_views_daily=t("product_views_daily"),
+        orders=t("orders"), order_lines=t("order_lines"),
+        inventory_snapshots=t("inventory_snapshots"))
+    assert improve.sku.tolist() == (["A"] if listed else [])

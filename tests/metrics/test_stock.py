@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
@@ -125,3 +126,38 @@ def test_incoming_purchase_orders(tiny_store):
     assert frame.po_id.tolist() == ["p2", "p1", "p5", "p7"]
     assert frame.days_until_expected.tolist()[:3] == [-3, 3, 4]
     assert frame.is_overdue.tolist() == [True, False, False, False]
+
+
+def test_stock_watch_shows_out_of_stock_bestsellers_in_red_with_a_bar_label(store):
+    """On the page, C (a bestseller with 0.0 days of cover) is red like B (low cover), not
+    black like A, and the chart labels C and E (0 on hand) "out of stock" at zero instead
+    of showing no bar at all."""
+    from opslib.views.daily import stock_watch
+
+    table, chart = stock_watch.bestsellers(store, dt.date(2025, 6, 28)).parts
+    rows = {title: row for row in table.html.split("<tr>")[2:]
+            for title in ("Product A", "Product B", "Product C") if title in row}
+    assert ["#c62828" in rows[t] for t in ("Product A", "Product B", "Product C")] == \
+        [False, True, True]
+    svg = chart.to_svg()
+    assert svg.count(">out of stock</text>") == 2 and "#c62828" in svg
+
+
+@pytest.mark.parametrize(("available", "sold"), [(1, 10), (3, 30), (2, 70)])
+def test_journal_and_stock_watch_write_days_of_cover_alike(tiny_store, available, sold):
+    """The to-do line for a bestseller running low says its days of cover as the stock-watch
+    table does (1 ÷ (10 ÷ 28) = 2.8 days, not "3 day(s)"; 0.8 days, not "1 day(s)")."""
+    from opslib.views.daily import journal, stock_watch
+
+    orders = [{"order_id": "o1", "created_at": at("2025-06-10 10:00")}]
+    lines = [{"order_id": "o1", "created_at": at("2025-06-10 10:00"), "sku": "L",
+              "quantity": sold, "unit_price": 1.0}]
+    products = [{"sku": "L", "product_id": "L", "title": "Lamp", "category": "c", "price": 9.0,
+                 "status": "active"}]
+    built = tiny_store({"orders": orders, "order_lines": lines, "products": products,
+                        "inventory_snapshots": [_snap("2025-06-28", "L", available)]})
+    day = dt.date(2025, 6, 28)
+    cover = stock_watch.bestsellers(built, day).parts[0].html
+    shown = re.search(r">([\d.,]+ ?(?:d|days?))</td>", cover).group(1)
+    tasks = journal.todo_frame(built, day)[0]
+    assert tasks[tasks.area == "Stock"].task.tolist() == [f"Reorder L Lamp: {shown} of cover left"]

@@ -50,15 +50,17 @@ def store(tiny_store):
 
 
 def test_open_tickets_at_the_end_of_the_day(store):
-    """Open at 11 Jun 00:00 (oldest first): t7, t3, t5, t4 (resolved only on the 12th), t1,
-    t6, t10 — t2 was resolved on the 10th, t8 is closed, t9 came in on the 11th.
-    Ages: t7 9 d 14 h → 9; t3 40 h → 1; t5 28 h → 1; t4 22 h, t1 15 h, t6 4 h,
+    """Open at 11 Jun 00:00: t5 first (past the reply deadline), then oldest first: t7, t3,
+    t4 (resolved only on the 12th), t1, t6, t10 — t2 was resolved on the 10th, t8 is closed,
+    t9 came in on the 11th.
+    Ages: t5 28 h → 1; t7 9 d 14 h → 9; t3 40 h → 1; t4 22 h, t1 15 h, t6 4 h,
     t10 0.5 h → 0.
-    Unanswered: t5 28 h (> 24 h: a breach), t6 4 h (its answer came on the 11th), t10 0.5 h."""
+    Unanswered: t5 28 h (> 24 h: a breach), t6 4 h (its answer came on the 11th), t10 0.5 h;
+    the answered ones wait for nothing (empty, not 0 h)."""
     frame = support.open_tickets(store.table("tickets"), as_of=D, sla_hours=24)
-    assert frame.ticket_id.tolist() == ["t7", "t3", "t5", "t4", "t1", "t6", "t10"]
-    assert frame.age_days.tolist() == [9, 1, 1, 0, 0, 0, 0]
-    assert frame.hours_waiting.tolist() == [0, 0, 28.0, 0, 0, 4.0, 0.5]
+    assert frame.ticket_id.tolist() == ["t5", "t7", "t3", "t4", "t1", "t6", "t10"]
+    assert frame.age_days.tolist() == [1, 9, 1, 0, 0, 0, 0]
+    assert frame.hours_waiting.fillna(-1).tolist() == [28.0, -1, -1, -1, -1, 4.0, 0.5]
     breaches = frame[frame.is_first_response_breach]
     assert breaches.ticket_id.tolist() == ["t5"]
     social_waiting = frame[frame.is_social & ~frame.is_answered]

@@ -15,11 +15,12 @@ import pandas as pd
 from opslib import display as show
 from opslib.errors import MissingTableError
 from opslib.store import Store
+from opslib.views import money
 from opslib.views.base import section
 from opslib.views.daily import data
 from opslib.views.daily.common import attempt, table, tiles, weekday_before
 
-__all__ = ["summary", "todo", "todo_frame", "figures", "TODO_COLUMNS"]
+__all__ = ["summary", "goals", "todo", "todo_frame", "figures", "TODO_COLUMNS"]
 
 # The tables this page reads: `playbook run` checks them against the data contract
 # before the notebook runs (a test keeps this in step with what the page reads).
@@ -59,6 +60,11 @@ def summary(store: Store, day: dt.date) -> list:
     return [tiles(store, items), *notes]
 
 
+# Month to date against the `[goals]` of playbook.toml, with the projection to month end
+# (nothing without goals).
+goals = money.pacing_section
+
+
 def todo_frame(store: Store, day: dt.date) -> tuple[pd.DataFrame, list[str]]:
     """Today's to-do list (TODO_COLUMNS), most urgent first, and the checks skipped.
 
@@ -87,12 +93,16 @@ def todo(store: Store, day: dt.date) -> list:
 
 
 def figures(store: Store, day: dt.date) -> dict[str, float | None]:
-    """The journal's headline figures: count_orders and count_tickets_opened."""
-    out: dict[str, float | None] = {"count_orders": None, "count_tickets_opened": None}
+    """The journal's headline figures: count_orders, count_tickets_opened and
+    count_todo_tasks (the rows of today's to-do list, shown first on the front page); with
+    `[goals]`, `<figure>_mtd`, `<figure>_goal` and `<figure>_projected` of each goal."""
+    out: dict[str, float | None] = {"count_orders": None, "count_tickets_opened": None,
+                                    "count_todo_tasks": float(len(todo_frame(store, day)[0]))}
     if store.has("orders") and store.has("order_lines"):
         out["count_orders"] = data.sales_day(store, day)["count_orders"]
     if store.has("tickets"):
         out["count_tickets_opened"] = float(data.tickets_day(store, day).count_tickets_opened)
+    out.update(money.goal_figures(store, day))
     return out
 
 
@@ -176,8 +186,9 @@ def _escalations(store: Store, day: dt.date) -> list[tuple[str, str, int]]:
 
 def _running_low(store: Store, day: dt.date) -> list[tuple[str, str, int]]:
     cover = data.stock_cover(store, day)
-    return [("Stock", f"Reorder {row.sku} {row.title}: {row.days_of_cover:.0f} day(s) of "
-             f"cover left", 1) for row in cover[cover.is_low_cover].itertuples()]
+    return [("Stock", f"Reorder {row.sku} {row.title}: "
+             f"{show.format_value(row.days_of_cover, 'days')} of cover left", 1)
+            for row in cover[cover.is_low_cover].itertuples()]
 
 
 _CHECKS = (_late_orders, _late_answers, _bestsellers_out, _calendar_due, _late_parcels,

@@ -64,8 +64,13 @@ def ads(store: Store, day: dt.date) -> list:
 @section("Promotions live")
 def promotions(store: Store, day: dt.date) -> list:
     """Running at the end of D or starting today, with D's orders using each code."""
-    return [table(store, data.promotions(store, day),
-                  units={"value": "number", "days_left": "days", "count_orders": "count",
+    live = data.promotions(store, day)
+    currency = store.settings.store.currency
+    live = live.assign(value=[show.offer(k, v, currency=currency)
+                              for k, v in zip(live.kind, live.value)]).rename(
+        columns={"value": "offer"})
+    return [table(store, live,
+                  units={"offer": "text", "days_left": "days", "count_orders": "count",
                          "discounts": "money"},
                   empty="No promotion is running.")]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import altair as alt
+
 from opslib import charts
 from opslib import display as show
 from opslib.store import Store
@@ -13,6 +15,7 @@ from opslib.views.daily.common import table, tiles
 
 __all__ = ["summary", "bestsellers", "stock_outs", "incoming", "figures"]
 
+_RED = "#c62828"  # the red of flagged table rows
 # The tables this page reads: `playbook run` checks them against the data contract
 # before the notebook runs (a test keeps this in step with what the page reads).
 READS = ("products", "orders", "order_lines", "inventory_snapshots", "purchase_orders")
@@ -39,18 +42,42 @@ def summary(store: Store, day: dt.date) -> list:
 
 @section("Bestsellers and their days of cover")
 def bestsellers(store: Store, day: dt.date) -> list:
-    """The top sellers of the last 28 days; red = in stock but under the cover threshold."""
+    """The top sellers of the last 28 days; red = out of stock or under the cover threshold."""
     cover = data.stock_cover(store, day)
     rules = store.settings.stock
     if cover.empty:
         return [show.note("Nothing sold in the last 28 days.")]
-    chart = charts.bar(cover.dropna(subset=["days_of_cover"]), x="sku", y="days_of_cover",
-                       horizontal=True, y_unit="days", height=max(120, 14 * len(cover)),
-                       title=f"Days of cover of the top {rules.bestseller_count} sellers")
-    return [table(store, cover, highlight="is_low_cover",
+    cover = cover.assign(needs_stock=cover.is_out_of_stock | cover.is_low_cover)
+    return [table(store, cover, highlight="needs_stock",
                   units={"quantity_sold_rolling_28d": "count", "velocity": "number",
                          "available": "count", "incoming": "count", "days_of_cover": "days"}),
-            chart]
+            _cover_chart(cover, title=f"Days of cover of the top {rules.bestseller_count} "
+                                      f"sellers")]
+
+
+def _cover_chart(cover, *, title: str) -> charts.Chart:
+    """Bars of days of cover, red where the table is red; an out-of-stock SKU, whose bar
+    has no length, is labelled "out of stock" at zero."""
+    shown = cover.dropna(subset=["days_of_cover"]).assign(
+        stock=lambda f: f.needs_stock.map({True: "needs stock", False: "enough cover"}),
+        label=lambda f: f.is_out_of_stock.map({True: "out of stock", False: ""}))
+    drawn = charts.bar(shown, x="sku", y="days_of_cover", horizontal=True, y_unit="days",
+                       height=max(120, 14 * len(shown)), title=title)
+    # A layer takes the chart-level settings (title, size, padding) on the whole.
+    outer = {key: drawn.altair[key] for key in ("title", "width", "height", "padding")
+             if drawn.altair[key] is not alt.Undefined}
+    base = drawn.altair.copy(deep=True)
+    for key in outer:
+        base[key] = alt.Undefined
+    # Layers cannot share a sort by value: give the bars' order as a list.
+    base.encoding.y.sort = base.data.sort_values(
+        ["days_of_cover", "sku"], ascending=[False, True]).sku.tolist()
+    bars = base.encode(color=alt.Color(
+        "stock:N", title=None, scale=alt.Scale(domain=["needs stock", "enough cover"],
+                                               range=[_RED, charts.PALETTE[0]])))
+    labels = base.mark_text(align="left", dx=4, color=_RED).encode(text="label:N")
+    return charts.to_display(alt.layer(bars, labels).properties(**outer),
+                             getattr(drawn, "description", ""))
 
 
 @section("Out of stock")

@@ -14,13 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 import pandas as pd
 
 from opslib import display as show
+from opslib.metrics import flags
 from opslib.metrics.months import COMPARISONS, month_of, previous_month, same_month_last_year
 from opslib.store import Store, Window
 from opslib.views.base import report_window
 from opslib.views.monthly import data
 
 __all__ = ["Figures", "periods", "month_label", "three_months", "comparison_table",
-           "comparison_tiles", "recorded", "table", "tiles"]
+           "comparison_tiles", "flag", "recorded", "table", "tiles"]
 
 Figures = Mapping[str, float | int | None]
 PERIOD_LABELS = ("this month", "month before", "same month last year")
@@ -77,28 +78,45 @@ def _number(value: object) -> float | None:
 
 def comparison_tiles(store: Store, values: Sequence[Figures],
                      rows: Sequence[tuple[str, str, str]]) -> show.Block:
-    """A tile per (name, label, unit): this month against the month before."""
+    """A tile per (name, label, unit): this month against the month before; red when
+    flagged (opslib.metrics.flags)."""
     return tiles(store, [show.Tile(label, _number(values[0].get(name)), unit,
-                                   _number(values[1].get(name)), "month before")
+                                   _number(values[1].get(name)), "month before",
+                                   flagged=bool(flag(store, name, values)))
                          for name, label, unit in rows])
+
+
+def flag(store: Store, name: str, values: Sequence[Figures]) -> str:
+    """Why figure `name` is flagged against the month before and last year ('' if not)."""
+    now, before, last_year = (_number(v.get(name)) for v in values)
+    targets = store.settings.targets
+    return flags.flag_reason(name, now, _change(now, before), _change(now, last_year),
+                             alert_band=targets.alert_band, bands=targets.bands)
 
 
 def comparison_table(store: Store, day: dt.date, values: Sequence[Figures],
                      rows: Sequence[tuple[str, str, str]]) -> show.Block:
-    """A table: each figure this month, the month before, last year, and the changes."""
+    """A table: each figure this month, the month before, last year, the changes, and why
+    it is flagged (flagged rows in red)."""
     currency = store.settings.store.currency
     labels = [month_label(w) for w in periods(store, day)]
     out = []
     for name, label, unit in rows:
         now, before, last_year = (_number(v.get(name)) for v in values)
-        out.append({"figure": label,
-                    **{f"{period} ({text})": show.format_value(value, unit, currency=currency)
+        out.append({"Figure": label,
+                    **{f"{period[:1].upper()}{period[1:]} ({text})":
+                       show.format_value(value, unit, currency=currency)
                        for period, text, value in zip(PERIOD_LABELS, labels,
                                                       (now, before, last_year))},
-                    "change_vs_month_before": show.format_value(_change(now, before), "rate"),
-                    "change_vs_last_year": show.format_value(_change(now, last_year), "rate")})
+                    "Change on the month before": show.change(now, before, unit=unit,
+                                                              currency=currency),
+                    "Change on last year": show.change(now, last_year, unit=unit,
+                                                       currency=currency),
+                    "Flag": flag(store, name, values)})
     frame = pd.DataFrame(out)
-    return table(store, frame, units={c: "text" for c in frame.columns})
+    frame["is_flagged"] = frame.Flag != ""
+    return table(store, frame, units={c: "text" for c in frame.columns if c != "is_flagged"},
+                 highlight="is_flagged")
 
 
 def _change(value: float | None, base: float | None) -> float | None:

@@ -101,10 +101,14 @@ def promotion_plan(store: Store, day: dt.date) -> list:
     if store.has("promotions"):
         last_year = plan.promotions_last_year(t("promotions"), t("orders"), t("order_lines"),
                                               month=month)
+        currency = store.settings.store.currency
+        last_year = last_year.assign(value=[show.offer(k, v, currency=currency) for k, v in
+                                            zip(last_year.kind, last_year.value)]).rename(
+            columns={"value": "offer"})
         parts.append(table(store, last_year, title="Last year's promotions in these dates",
                            units={"starts_at": "date", "ends_at": "date",
                                   "count_orders": "count", "sales_amount": "money",
-                                  "discounts": "money", "value": "number"},
+                                  "discounts": "money", "offer": "text"},
                            empty="No promotion ran in these dates last year."))
     else:
         parts.append(show.no_data("promotions", section="Last year's promotions"))

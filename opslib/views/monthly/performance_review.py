@@ -49,7 +49,8 @@ def trend(store: Store, day: dt.date) -> list:
     """Orders, net sales and average order value per month."""
     frame = data.trend(store, day)
     return [charts.line(frame, x="month_start", y="net_sales", y_unit="money",
-                        title="Net sales per month", height=180),
+                        title="Net sales per month", height=180,
+                        currency=store.settings.store.currency),
             charts.line(frame, x="month_start", y="count_orders", y_unit="count",
                         title="Orders per month", height=160),
             table(store, frame, units={"month_start": "date", "count_orders": "count",
@@ -86,6 +87,7 @@ def categories(store: Store, day: dt.date) -> list:
     return [table(store, frame, units=_MONEY),
             charts.bar(frame, x="category", y="net_sales_change", horizontal=True,
                        y_unit="money", title="Change in net sales by category",
+                       currency=store.settings.store.currency,
                        height=max(120, 18 * len(frame)))]
 
 

@@ -55,7 +55,8 @@ def balance(store: Store, week: Window) -> list:
         return [show.note("The bank lines carry no balances, so the balance cannot be shown.")]
     latest = frame[frame.date_day == frame.date_day.max()]
     return [charts.line(frame, x="date_day", y="balance_amount", color="account",
-                        y_unit="money", title="Balance at the end of each day", height=200),
+                        y_unit="money", title="Balance at the end of each day", height=200,
+                        currency=store.settings.store.currency),
             common.table(store, latest, units={"balance_amount": "money", "date_day": "date"},
                          title="Balance at the end of the week")]
 

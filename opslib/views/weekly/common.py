@@ -15,15 +15,32 @@ import pandas as pd
 
 from opslib import display as show
 from opslib.errors import MissingTableError
-from opslib.metrics import periods
+from opslib.metrics import flags, funnel, periods
 from opslib.store import Store, Window
 from opslib.views.weekly import data
 
 __all__ = ["Figures", "Loader", "three_weeks", "comparison", "figures", "safely",
-           "table", "tiles"]
+           "table", "tiles", "out_of_stock_note"]
 
 Figures = Mapping[str, float | int | None]
 Loader = Callable[[Store, Window], Figures]
+
+
+def out_of_stock_note(pages: pd.DataFrame | None, week: Window) -> list[show.Block]:
+    """A note naming the much-viewed pages that sold little because the product was out
+    of stock most of the week (left out of "many views, few orders"); none when none."""
+    if pages is None:
+        return []
+    left = funnel.many_views_few_orders(pages, out_of_stock=True)
+    if left.empty:
+        return []
+    named = "; ".join(
+        f"{row.sku}{f' {row.title}' if isinstance(row.title, str) else ''} ({row.views:,} "
+        f"views, out of stock {row.days_out_of_stock} of {week.days} days)"
+        for row in left.itertuples())
+    return [show.note(f"Left out of \"many views, few orders\" because they were out of "
+                      f"stock most of the week (restock them, the page is not the problem): "
+                      f"{named}.")]
 
 
 def table(store: Store, frame: pd.DataFrame, *, title: str | None = None,
@@ -80,9 +97,11 @@ def comparison(store: Store, week: Window, rows: Sequence[tuple[str, str, str]],
     `history` names the table(s) whose data must reach back a year (see three_weeks).
     """
     this, before, last_year = three_weeks(store, week, loader, history=history)
-    frame = periods.compare_periods(rows, this, before, last_year)
-    items = [show.Tile(r.label, _number(r.value), r.unit, _number(r.value_prev), "last week")
-             for r in frame.itertuples()]
+    targets = store.settings.targets
+    frame = flags.flag_periods(periods.compare_periods(rows, this, before, last_year),
+                               alert_band=targets.alert_band, bands=targets.bands)
+    items = [show.Tile(r.label, _number(r.value), r.unit, _number(r.value_prev), "last week",
+                       flagged=bool(r.is_flagged)) for r in frame.itertuples()]
     parts: list = [tiles(store, items), _table(store, frame)]
     if last_year is None:
         year = data.week_last_year(week)
@@ -99,17 +118,24 @@ def _number(value: object) -> float | None:
 
 
 def _table(store: Store, frame: pd.DataFrame) -> show.Block:
-    """The comparison table, each figure in its own unit (columns as in compare_periods)."""
+    """The comparison table, each figure in its own unit (columns as in compare_periods);
+    flagged figures (opslib.metrics.flags) in red, with the reason."""
     currency = store.settings.store.currency
-    shown = pd.DataFrame({"kpi": frame.label})
-    for column in ("value", "value_prev", "value_last_year"):
-        shown[column] = [show.format_value(_number(v), u, currency=currency)
+    shown = pd.DataFrame({"Figure": frame.label})
+    for column, header in (("value", "This week"), ("value_prev", "Week before"),
+                           ("value_last_year", "Same week last year")):
+        shown[header] = [show.format_value(_number(v), u, currency=currency)
                          for v, u in zip(frame[column], frame.unit)]
-    for column in ("change_vs_prev", "change_vs_last_year"):
-        shown[column] = [show.format_value(_number(v), "rate") for v in frame[column]]
-    shown = shown[["kpi", "value", "value_prev", "change_vs_prev", "value_last_year",
-                   "change_vs_last_year"]]
-    return table(store, shown, units={c: "text" for c in shown.columns})
+    for base, header in (("value_prev", "Change on the week before"),
+                         ("value_last_year", "Change on last year")):
+        shown[header] = [show.change(_number(v), _number(b), unit=u, currency=currency)
+                         for v, b, u in zip(frame.value, frame[base], frame.unit)]
+    shown["Flag"] = frame.flag_reason.to_numpy()
+    shown["is_flagged"] = frame.is_flagged.to_numpy()
+    shown = shown[["Figure", "This week", "Week before", "Change on the week before",
+                   "Same week last year", "Change on last year", "Flag", "is_flagged"]]
+    return table(store, shown, units={c: "text" for c in shown.columns if c != "is_flagged"},
+                 highlight="is_flagged")
 
 
 def figures(store: Store, week: Window, names: Sequence[str], loader: Loader

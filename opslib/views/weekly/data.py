@@ -133,7 +133,8 @@ def traffic_by_source(store: Store, window: Window) -> pd.DataFrame:
 def product_pages(store: Store, window: Window) -> pd.DataFrame:
     return funnel.product_page_results(
         store.table("product_views_daily"), store.table("orders"), store.table("order_lines"),
-        _optional(store, "products"), window=window)
+        _optional(store, "products"), window=window,
+        inventory_snapshots=_optional(store, "inventory_snapshots"))
 
 
 def _currency(store: Store) -> str:
@@ -304,4 +305,5 @@ def products_to_improve(store: Store, week: Window) -> pd.DataFrame:
         product_views_daily=_optional(store, "product_views_daily") if views_ready else None,
         orders=_optional(store, "orders") if views_ready else None,
         order_lines=_optional(store, "order_lines") if views_ready else None,
-        returns=_optional(store, "returns"), tickets=_optional(store, "tickets"))
+        returns=_optional(store, "returns"), tickets=_optional(store, "tickets"),
+        inventory_snapshots=_optional(store, "inventory_snapshots"))

@@ -68,11 +68,12 @@ _TREND = (("count_orders", "Orders per day", "count"), ("net_sales", "Net sales 
 def trend(store: Store, week: Window) -> list:
     """Orders, net sales, conversion and tickets per day for the eight weeks to D."""
     frame = data.trend_days(store, week)
-    panels = [charts.line(frame, x="date_day", y=column, y_unit=unit, title=title,
-                          height=120).altair
-              for column, title, unit in _TREND
-              if column in frame and frame[column].notna().any()]
-    return [charts.to_display(alt.vconcat(*panels))]
+    drawn = [charts.line(frame, x="date_day", y=column, y_unit=unit, title=title, height=120,
+                         currency=store.settings.store.currency)
+             for column, title, unit in _TREND
+             if column in frame and frame[column].notna().any()]
+    return [charts.to_display(alt.vconcat(*(chart.altair for chart in drawn)),
+                              " ".join(chart.description for chart in drawn))]
 
 
 def figures(store: Store, week: Window) -> dict[str, float | None]:

@@ -12,7 +12,8 @@ __all__ = ["LIST_ROWS", "to_improve", "summary"]
 
 # The tables this page reads: `playbook run` checks them against the data contract
 # before the notebook runs (a test keeps this in step with what the page reads).
-READS = ("products", "orders", "order_lines", "returns", "tickets", "product_views_daily")
+READS = ("products", "orders", "order_lines", "returns", "tickets", "product_views_daily",
+         "inventory_snapshots")
 
 LIST_ROWS = 15  # a short list: the products with the most reasons first
 _UNITS = {"count_reasons": "count", "views": "count", "view_to_order_rate": "rate",
@@ -26,8 +27,10 @@ def to_improve(store: Store, week: Window) -> list:
     frame = data.products_to_improve(store, week)
     absent = [t for t in ("product_views_daily", "returns", "tickets") if not store.has(t)]
     shown = frame.drop(columns=list(content.REASONS))
+    pages = data.product_pages(store, week) if "product_views_daily" not in absent else None
     return [common.table(store, shown, units=_UNITS, limit=LIST_ROWS,
                          empty="No product page needs work this week."),
+            *common.out_of_stock_note(pages, week),
             *[show.no_data(t, section="Products to improve") for t in absent]]
 
 

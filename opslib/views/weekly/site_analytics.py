@@ -15,7 +15,7 @@ __all__ = ["ROWS", "week_figures", "headline", "sources", "funnel_steps", "produ
 # The tables this page reads: `playbook run` checks them against the data contract
 # before the notebook runs (a test keeps this in step with what the page reads).
 READS = ("products", "orders", "order_lines", "returns", "web_traffic_daily",
-         "product_views_daily", "ad_spend_daily")
+         "product_views_daily", "ad_spend_daily", "inventory_snapshots")
 
 ROWS = (
     ("count_sessions", "Sessions", "count"),
@@ -72,6 +72,7 @@ def funnel_steps(store: Store, week: Window) -> list:
 
 
 _PAGE_UNITS = {"views": "count", "add_to_carts": "count", "count_orders": "count",
+               "days_out_of_stock": "count",
                "quantity_sold": "count", "add_to_cart_rate": "rate",
                "view_to_order_rate": "rate", "store_view_to_order_rate": "rate"}
 
@@ -80,14 +81,15 @@ _PAGE_UNITS = {"views": "count", "add_to_carts": "count", "count_orders": "count
 def product_pages(store: Store, week: Window) -> list:
     """Pages among the most viewed whose views turn into orders at under half the shop's rate."""
     pages = data.product_pages(store, week)
-    low = funnel.many_views_few_orders(pages)
+    low = funnel.many_views_few_orders(pages).drop(columns="is_mostly_out_of_stock")
     return [common.table(store, low, units=_PAGE_UNITS,
                          empty="No much-viewed product page sold at under half the shop's "
                                "rate this week."),
             show.note(f"Many views: at least the {funnel.HIGH_VIEWS_QUANTILE:.0%} quantile of "
                       f"the week's product views and at least {funnel.MIN_VIEWS} views; few "
                       f"orders: under {funnel.LOW_CONVERSION_FACTOR:.0%} of the shop's "
-                      f"view-to-order rate.")]
+                      f"view-to-order rate."),
+            *common.out_of_stock_note(pages, week)]
 
 
 def figures(store: Store, week: Window) -> dict[str, float | None]:
