@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["Entry", "UNITS", "TWINS", "entries", "entry", "label", "unit", "words",
+__all__ = ["Entry", "UNITS", "TWINS", "entries", "entry", "label", "unit", "rows", "words",
            "format_value", "describe", "axis_title", "currency_symbol"]
 
 GLOSSARY_FILE = Path(__file__).with_name("glossary.toml")
@@ -108,6 +108,15 @@ def unit(name: str, default: str = "number") -> str:
     """The unit of a name (`default` outside the glossary)."""
     found = entry(name)
     return found.unit if found else default
+
+
+def rows(*names: str) -> tuple[tuple[str, str, str], ...]:
+    """(name, label, unit) of each name, for a page's comparison rows.
+
+    >>> rows("net_sales", "conversion_rate")
+    (('net_sales', 'Net sales', 'money'), ('conversion_rate', 'Conversion rate', 'rate'))
+    """
+    return tuple((name, label(name), unit(name)) for name in names)
 
 
 def currency_symbol(currency: str | None) -> str:

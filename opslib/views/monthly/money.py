@@ -27,14 +27,9 @@ __all__ = ["ROWS", "profit_headline", "waterfall", "profit_by_product", "shippin
 READS = ("products", "orders", "order_lines", "returns", "purchase_orders", "shipments",
          "bank_transactions", "ad_spend_daily", "customers")
 
-ROWS = (
-    ("net_sales", "Net sales", "money"),
-    ("cogs", "Cost of goods sold", "money"),
-    ("gross_profit", "Gross profit", "money"),
-    ("gross_margin_rate", "Gross margin", "rate"),
-    ("unknown_cost_rate", "Units of unknown cost", "rate"),
-    ("shipping_margin", "Shipping margin", "money"),
-    ("contribution_margin", "Contribution margin", "money"),
+ROWS = glossary.rows(
+    "net_sales", "cogs", "gross_profit", "gross_margin_rate", "unknown_cost_rate",
+    "shipping_margin", "contribution_margin",
 )
 _RECORDED = ("cogs", "gross_profit", "gross_margin_rate", "unknown_cost_rate",
              "shipping_charged", "shipping_cost", "shipping_margin", "payment_fees",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opslib import charts
+from opslib import charts, glossary
 from opslib import display as show
 from opslib.metrics import cash as cash_metrics
 from opslib.store import Store, Window
@@ -15,11 +15,8 @@ __all__ = ["ROWS", "headline", "by_category", "balance", "payables", "figures"]
 # before the notebook runs (a test keeps this in step with what the page reads).
 READS = ("purchase_orders", "bank_transactions")
 
-ROWS = (
-    ("cash_in", "Money in", "money"),
-    ("cash_out", "Money out", "money"),
-    ("net_cash_flow", "Net cash flow", "money"),
-    ("count_transactions", "Bank lines", "count"),
+ROWS = glossary.rows(
+    "cash_in", "cash_out", "net_cash_flow", "count_transactions",
 )
 _MONEY = {"cash_in": "money", "cash_out": "money", "net_cash_flow": "money",
           "count_transactions": "count"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from opslib import charts
+from opslib import charts, glossary
 from opslib import display as show
 from opslib.errors import MissingTableError
 from opslib.store import Store, Window
@@ -18,15 +18,9 @@ __all__ = ["ROWS", "week_figures", "headline", "trend", "figures"]
 READS = ("orders", "order_lines", "shipments", "returns", "tickets", "web_traffic_daily",
          "ad_spend_daily")
 
-ROWS = (
-    ("count_orders", "Orders", "count"),
-    ("count_shipments", "Shipments", "count"),
-    ("count_returns", "Returns requested", "count"),
-    ("refund_amount", "Refunds", "money"),
-    ("net_sales", "Net sales", "money"),
-    ("avg_order_value", "Average order value", "money"),
-    ("conversion_rate", "Conversion rate", "rate"),
-    ("count_tickets_opened", "Tickets opened", "count"),
+ROWS = glossary.rows(
+    "count_orders", "count_shipments", "count_returns", "refund_amount", "net_sales",
+    "avg_order_value", "conversion_rate", "count_tickets_opened",
 )
 _NAMES = [name for name, _, _ in ROWS]
 _PARTS = (

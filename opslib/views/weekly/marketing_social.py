@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from opslib import glossary
 from opslib import display as show
 from opslib.errors import MissingTableError
 from opslib.metrics import periods, social
@@ -17,14 +18,9 @@ __all__ = ["ROWS", "week_figures", "headline", "social_targets", "posts", "email
 READS = ("orders", "order_lines", "returns", "web_traffic_daily", "email_campaigns",
          "social_posts", "social_accounts_daily", "ad_spend_daily")
 
-ROWS = (
-    ("reach", "Social reach (Σ posts)", "count"),
-    ("social_engagement_rate", "Social engagement rate", "rate"),
-    ("count_followers_gained", "Followers gained", "count"),
-    ("email_open_rate", "Email open rate", "rate"),
-    ("email_click_rate", "Email click rate", "rate"),
-    ("ad_spend", "Ad spend", "money"),
-    ("blended_roas", "Blended ROAS", "ratio"),
+ROWS = glossary.rows(
+    "reach", "social_engagement_rate", "count_followers_gained", "email_open_rate",
+    "email_click_rate", "ad_spend", "blended_roas",
 )
 _RECORDED = ["social_engagement_rate", "count_followers_gained", "email_open_rate",
              "email_click_rate", "ad_spend", "blended_roas"]

@@ -3,6 +3,7 @@ the month to date against the goals, and where the week's sales came from."""
 
 from __future__ import annotations
 
+from opslib import glossary
 from opslib.metrics import sources
 from opslib.store import Store, Window
 from opslib.views import money
@@ -14,12 +15,8 @@ __all__ = ["ROWS", "gross_profit", "goals", "where_sales_come_from", "figures"]
 # The tables these sections read, as READS of a page (checked before the notebook runs).
 READS = ("products", "orders", "order_lines", "returns", "purchase_orders")
 
-ROWS = (
-    ("net_sales", "Net sales", "money"),
-    ("cogs", "Cost of goods sold", "money"),
-    ("gross_profit", "Gross profit", "money"),
-    ("gross_margin_rate", "Gross margin", "rate"),
-    ("unknown_cost_rate", "Units of unknown cost", "rate"),
+ROWS = glossary.rows(
+    "net_sales", "cogs", "gross_profit", "gross_margin_rate", "unknown_cost_rate",
 )
 _RECORDED = ("cogs", "gross_profit", "gross_margin_rate")
 _TITLES = {"channel": "By channel", "source": "By marketing source",

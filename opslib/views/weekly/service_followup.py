@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opslib import charts
+from opslib import charts, glossary
 from opslib import display as show
 from opslib.errors import MissingTableError
 from opslib.store import Store, Window
@@ -17,10 +17,8 @@ __all__ = ["ROWS", "week_figures", "headline", "unresolved", "call_back", "by_ca
 READS = ("customers", "products", "orders", "order_lines", "returns", "tickets",
          "web_traffic_daily", "ad_spend_daily", "surveys")
 
-ROWS = (
-    ("count_tickets_opened", "Tickets opened", "count"),
-    ("count_csat_responses", "CSAT answers", "count"),
-    ("csat_rate", "CSAT (scores 4–5)", "rate"),
+ROWS = glossary.rows(
+    "count_tickets_opened", "count_csat_responses", "csat_rate",
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opslib import charts
+from opslib import charts, glossary
 from opslib import display as show
 from opslib.metrics import funnel, web
 from opslib.store import Store, Window
@@ -17,13 +17,9 @@ __all__ = ["ROWS", "week_figures", "headline", "sources", "funnel_steps", "produ
 READS = ("products", "orders", "order_lines", "returns", "web_traffic_daily",
          "product_views_daily", "ad_spend_daily", "inventory_snapshots")
 
-ROWS = (
-    ("count_sessions", "Sessions", "count"),
-    ("bounce_rate", "Bounce rate", "rate"),
-    ("add_to_cart_rate", "Sessions adding to cart", "rate"),
-    ("checkout_rate", "Sessions reaching checkout", "rate"),
-    ("site_order_rate", "Sessions ending in an order", "rate"),
-    ("conversion_rate", "Conversion rate (shop orders)", "rate"),
+ROWS = glossary.rows(
+    "count_sessions", "bounce_rate", "add_to_cart_rate", "checkout_rate", "site_order_rate",
+    "conversion_rate",
 )
 
 
