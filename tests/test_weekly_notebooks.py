@@ -7,6 +7,7 @@ small demo store for the week to DEMO_UNTIL, exactly as the runner does it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -135,6 +136,17 @@ def test_recorded_figures_equal_the_metric_functions(executed, small_demo_store,
                                                               nan_ok=True), name
     assert recorded["count_orders"] > 0 and recorded["cash_in"] > 0
     assert recorded["count_orders"] != recorded["count_orders_prev_week"]
+
+
+@pytest.mark.slow
+def test_the_call_back_list_shows_contacts_in_the_owners_report(executed):
+    """The owner's report is where the owner calls from: full email addresses, not masked
+    (the staff pages mask them)."""
+    html = "".join(o["data"].get("text/html", "")
+                   for c in executed["service_followup"].cells if c.cell_type == "code"
+                   for o in c.get("outputs", []) if "data" in o)
+    assert re.search(r">[^<>*\s]+@[^<>\s]+<", html)
+    assert "***@" not in html
 
 
 @pytest.mark.slow

@@ -62,12 +62,10 @@ def call_back(store: Store, week: Window) -> list:
     parts = [common.table(store, frame, units={"max_days_open": "days",
                                                "count_open_tickets": "count",
                                                "lowest_csat_score": "count"},
-                          mask=["email", "phone"], empty="Nobody to call back this week.")]
+                          empty="Nobody to call back this week.")]
     if no_customer:
         parts.append(show.note(f"{no_customer} old ticket(s) have no known customer; answer "
                                f"them in the helpdesk (see the list above)."))
-    parts.append(show.note("Contact details are masked in reports; open the customer in the "
-                           "shop or the helpdesk to call."))
     return parts
 
 
