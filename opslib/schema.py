@@ -103,9 +103,11 @@ TICKET_CATEGORIES = ("where_is_my_order", "return", "product_question", "complai
 _TABLE_LIST = [
     Table("customers", "a customer", (
         _c("customer_id", "text", "platform customer id"),
-        _c("email", "text", "email address (contact detail: masked in reports, except the owner's call list)", nullable=True),
+        _c("email", "text", "email address (contact detail: masked in reports, except the owner's "
+           "call lists)", nullable=True),
         _c("name", "text", "full name (contact detail)", nullable=True),
-        _c("phone", "text", "phone number (contact detail: masked in reports, except the owner's call list)", nullable=True),
+        _c("phone", "text", "phone number (contact detail: masked in reports, except the owner's "
+           "call lists)", nullable=True),
         _c("city", "text", "city of the default address", nullable=True),
         _c("country", "text", "ISO 3166-1 alpha-2 country code of the default address",
            nullable=True),
