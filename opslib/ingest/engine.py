@@ -18,6 +18,7 @@ carrying the input lines it came from (`__lines`: the line itself, or a group wh
 
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import ctypes.util
 import datetime as dt
@@ -529,9 +530,17 @@ def without_rejected(rows: pd.DataFrame | pa.Table | RowsOnDisk, rejects: Reject
     return rows[~rejected]
 
 
+# Handing memory back costs a full garbage collection (up to a second in a process holding
+# many objects, at every stage): it pays only for files large enough for their peak to matter.
+RELEASE_FROM_BYTES = 8 * 2**20
+_releasing = contextvars.ContextVar("releasing", default=True)
+
+
 def release_memory() -> None:
     """Hand the memory a stage of an import freed back to the system: the allocators would
-    keep it, and the next stage's peak would come on top of it."""
+    keep it, and the next stage's peak would come on top of it (large files only)."""
+    if not _releasing.get():
+        return
     gc.collect()
     pa.default_memory_pool().release_unused()
     if _LIBC is not None:
@@ -644,6 +653,11 @@ def run_import(raw: RawTable, build: Build, *, source: str, data_dir: Path,
         rejects.add([bad.line], column=None, raw=[bad.text], rule="bad_row",
                     message=f"line has {bad.fields} fields, the header has {bad.expected}; "
                             "check quoting (a stray quote or delimiter) in the source")
+    try:
+        large = raw.path.stat().st_size >= RELEASE_FROM_BYTES
+    except OSError:
+        large = True
+    _releasing.set(large)  # for this import (and the next, which sets its own)
     with import_step("checking its rows", raw.name):
         release_memory()
         candidates = settle(raw, build, ctx, rejects)

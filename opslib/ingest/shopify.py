@@ -240,6 +240,25 @@ class ShopifyOrders(FileImporter):
                         message=[message(n, v, f, c) for n, v, f, c in zip(
                             number[rows], values, first_line.iloc[at], at)])
 
+        # Line values first, so that a row names its own defect even when its order is
+        # rejected too; a bad one rejects that row only.
+        quantity = parse_int(raw("quantity"))
+        price = parse_number(raw("price"))
+        line_discount = parse_number(raw("line_discount"))
+        for field, parsed, expected, rule in (
+                ("quantity", quantity, "a whole number", "not_a_whole_number"),
+                ("price", price, "an amount", "not_a_number"),
+                ("line_discount", line_discount, "an amount", "not_a_number")):
+            reject_parsed(rejects, frame, parsed, ok, column=columns[field],
+                          raw=raw(field), rule=rule, expected=expected)
+        line_bad = quantity.bad | price.bad | line_discount.bad
+        for field, parsed in (("quantity", quantity), ("price", price)):
+            empty = ok & ~line_bad & parsed.values.isna()
+            rejects.add(frame.loc[empty, LINE], column=columns[field], raw=None,
+                        rule="missing_value", message=f"'{columns[field]}' is empty; every "
+                        "line item row needs one. Fill it in the export.")
+            line_bad = line_bad | empty
+
         # Parse order-level values; a bad one rejects every row of its order.
         order_bad = pd.Series(False, index=range(count))
 
@@ -277,17 +296,6 @@ class ShopifyOrders(FileImporter):
             money[field] = order_value(field, parse_number(fields[field]), "an amount",
                                        "not_a_number")
 
-        # Line values; a bad one rejects that row only.
-        quantity = parse_int(raw("quantity"))
-        price = parse_number(raw("price"))
-        line_discount = parse_number(raw("line_discount"))
-        for field, parsed, expected, rule in (
-                ("quantity", quantity, "a whole number", "not_a_whole_number"),
-                ("price", price, "an amount", "not_a_number"),
-                ("line_discount", line_discount, "an amount", "not_a_number")):
-            reject_parsed(rejects, frame, parsed, ok & ~of_rows(order_bad), column=columns[field],
-                          raw=raw(field), rule=rule, expected=expected)
-        line_bad = quantity.bad | price.bad | line_discount.bad
 
         # Rules across values.
         currency = fields["currency"].str.upper()
