@@ -307,7 +307,8 @@ def test_postgres_tables_as_views_over_a_shops_own_schema(engines, postgres_url,
     con = connect_database(postgres_url)
     con.raw_sql("CREATE SCHEMA reporting")
     try:
-        for name in ("orders", "order_lines", "returns", "web_traffic_daily", "ad_spend_daily"):
+        for name in ("orders", "order_lines", "returns", "web_traffic_daily", "ad_spend_daily",
+                     "products", "purchase_orders"):
             con.raw_sql(f"CREATE VIEW reporting.{name} AS SELECT * FROM public.{name}")
         settings = _with_engine(demo_settings, kind="postgres", url=postgres_url,
                                 tables="reporting")

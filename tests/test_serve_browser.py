@@ -345,7 +345,9 @@ def test_a_failing_callback_shows_a_short_message_in_the_page(browser, site):
     try:
         tickets.mkdir()
         (tickets / "2025-11.parquet").write_bytes(b"not parquet")
-        browser.find_element(By.XPATH, "//button[contains(., 'Refresh')]").click()
+        refresh = "//button[contains(., 'Refresh')]"
+        _wait(browser, lambda d: d.find_elements(By.XPATH, refresh))  # drawn after the tables
+        browser.find_element(By.XPATH, refresh).click()
         _wait(browser, lambda d: "could not be shown" in d.find_element(By.TAG_NAME,
                                                                           "body").text, 60)
     finally:
