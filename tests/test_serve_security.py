@@ -348,7 +348,14 @@ def test_ten_pages_open_at_once(staff, site):
                    headers={"X-XSRFToken": staff.cookies.get("_xsrf", "")}, timeout=30)
 
 
-def _tickets_opened(html: str) -> str:
+def _tickets_opened(session, base: str) -> str:
+    """The 'Tickets opened' tile of the Today page, rendered in a kernel of the server's."""
+    _, kernel_id = render(session, base, "today")
+    sock = KernelSocket(session, base, kernel_id)
+    try:
+        html = output_html(sock.widget_states())
+    finally:
+        sock.close()
     found = re.search(r"Tickets opened</div>\s*<div[^>]*>([^<]+)<", html)
     assert found, "no 'Tickets opened' tile on the Today page"
     return found.group(1)
@@ -372,12 +379,7 @@ def test_a_pre_started_kernel_needs_a_login_and_shows_the_data_as_it_is_now(
     try:
         served.wait_for_log("Kernel ready for page today")
         session = served.login()
-        _, kernel_id = render(session, served.base, "today")
-        sock = KernelSocket(session, served.base, kernel_id)
-        try:
-            before = _tickets_opened(output_html(sock.widget_states()))
-        finally:
-            sock.close()
+        before = _tickets_opened(session, served.base)
         assert "page today: pre-started kernel handed out" in served.log()
         served.wait_for_log("Kernel ready for page marketing_today")  # the queue is done
         time.sleep(0.5)
@@ -388,12 +390,7 @@ def test_a_pre_started_kernel_needs_a_login_and_shows_the_data_as_it_is_now(
         write_table(data, "tickets", tickets[~day])
         anonymous = requests.get(served.base + PAGES[0].address, allow_redirects=False,
                                  timeout=30)
-        _, kernel_id = render(session, served.base, "today")
-        sock = KernelSocket(session, served.base, kernel_id)
-        try:
-            after = _tickets_opened(output_html(sock.widget_states()))
-        finally:
-            sock.close()
+        after = _tickets_opened(session, served.base)
     finally:
         served.stop()
     assert anonymous.status_code == 302

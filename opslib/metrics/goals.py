@@ -24,10 +24,9 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from opslib.metrics.common import full_calendar, ratio, require
-from opslib.metrics.months import HISTORY_START
+from opslib.metrics.common import full_calendar, ratio
 from opslib.metrics.periods import LAST_YEAR_DAYS
-from opslib.metrics.sales import counted_orders
+from opslib.metrics.social import first_orders
 from opslib.store import Window, local_date
 
 __all__ = ["GOALS", "RUN_RATE_DAYS", "WEEKDAY_DAYS", "history_window", "weekday_factors",
@@ -140,13 +139,7 @@ def daily_new_customers(orders: ibis.Table, *, window: Window) -> pd.DataFrame:
 
     Grain: day. Columns: date_day, count_new_customers.
     """
-    require(orders, "orders", ("customer_id", "email", "created_at", "cancelled_at"))
-    history = counted_orders(orders, window=Window.of(HISTORY_START, window.end,
-                                                      zone=window.zone))
-    who = ibis.coalesce(history.customer_id, history.email.lower())
-    first = history.filter(who.notnull()).group_by(customer=who).aggregate(
-        first_at=_.created_at.min())
-    first = first.filter(first.first_at >= window.lo)
+    first = first_orders(orders, window=window)
     frame = first.group_by(date_day=local_date(first.first_at, window.zone)).aggregate(
         count_new_customers=_.count()).to_pandas()
     return full_calendar(frame, window, zero=["count_new_customers"])

@@ -43,7 +43,7 @@ from opslib.store import Window, in_window, local_date
 __all__ = ["FOLLOWER_LOOKBACK_DAYS", "POST_RANK_COUNT", "daily_social", "daily_followers",
            "social_by_platform", "social_totals", "best_and_worst_posts", "daily_email",
            "email_totals", "email_by_name", "ads_by_platform", "with_cost_per_conversion",
-           "count_new_customers", "customer_acquisition_cost"]
+           "count_new_customers", "first_orders", "customer_acquisition_cost"]
 
 FOLLOWER_LOOKBACK_DAYS = 14
 POST_RANK_COUNT = 3
@@ -290,13 +290,19 @@ def count_new_customers(orders: ibis.Table, *, window: Window) -> int:
     with neither are left out. Orders are counted as in daily sales (a same-day cancellation
     is not an order), over all history to the window's end.
     """
+    return int(first_orders(orders, window=window).count().to_pyarrow().as_py())
+
+
+def first_orders(orders: ibis.Table, *, window: Window) -> ibis.Table:
+    """The customers whose first counted order falls in the window (as count_new_customers
+    counts them): columns customer, first_at."""
     require(orders, "orders", ("customer_id", "email", "created_at", "cancelled_at"))
     history = counted_orders(orders, window=Window.of(_HISTORY_START, window.end,
                                                       zone=window.zone))
     who = ibis.coalesce(history.customer_id, history.email.lower())
     first = history.filter(who.notnull()).group_by(customer=who).aggregate(
         first_at=_.created_at.min())
-    return int(first.filter(first.first_at >= window.lo).count().to_pyarrow().as_py())
+    return first.filter(first.first_at >= window.lo)
 
 
 def customer_acquisition_cost(ad_spend: float | None,

@@ -415,10 +415,7 @@ def _red_flags(latest: dict[str, dict], currency: str | None) -> list[str]:
     """Failed reports, warnings to read first and urgent figures above zero (HTML items)."""
     esc = html.escape
     items = []
-    for cadence in CADENCES:
-        run = latest.get(cadence)
-        if not run:
-            continue
+    for cadence, run in latest.items():
         for nb in run.get("notebooks", []):
             if nb.get("status") != "ok":
                 name = esc(glossary.words(str(nb.get("name", "?"))))
@@ -468,10 +465,7 @@ def _todo(out_dir: Path, daily: dict | None) -> str:
 def _report_list(out_dir: Path, latest: dict[str, dict]) -> str:
     esc = html.escape
     blocks = []
-    for cadence in CADENCES:
-        run = latest.get(cadence)
-        if not run:
-            continue
+    for cadence, run in latest.items():
         items = []
         for nb in run.get("notebooks", []):
             title, question = _heading(out_dir, nb)
@@ -554,9 +548,11 @@ def render_index(runs: list[dict[str, Any]], *, store_name: str, currency: str |
     """
     esc = html.escape
     out_dir = Path(out_dir or ".")
-    latest: dict[str, dict] = {}
+    newest: dict[str, dict] = {}
     for run in runs:
-        latest.setdefault(run.get("cadence", ""), run)
+        newest.setdefault(run.get("cadence", ""), run)
+    # the latest run of each cadence that has one, daily first
+    latest = {cadence: newest[cadence] for cadence in CADENCES if cadence in newest}
     head = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(store_name)}: reports</title><style>{_INDEX_CSS}</style></head>"
