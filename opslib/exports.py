@@ -29,9 +29,17 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from opslib.display import Block, mask_email, mask_phone
+from opslib.display import Block, mask_email, mask_phone, table
 
-__all__ = ["FORMULA_STARTS", "neutralise", "safe_csv", "csv_link"]
+__all__ = ["FORMULA_STARTS", "LIST_MIME", "CONTACT_COLUMNS", "neutralise", "safe_csv",
+           "csv_link", "action_list", "list_payload", "list_frame"]
+
+# The MIME type of an action list's rows in a run notebook: the runner writes each one to
+# outputs/<cadence>/<date>/lists/<name>.csv (opslib.runs.reports.write_lists).
+LIST_MIME = "application/vnd.opslib.list+json"
+# What e-mail tools (Klaviyo, Mailchimp) import first: every list about customers starts so.
+CONTACT_COLUMNS = ("email", "first_name", "last_name")
+_LIST_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A formula start after a separator a spreadsheet may split on (comma, semicolon, tab, pipe)
@@ -79,3 +87,56 @@ def csv_link(frame: pd.DataFrame, *, filename: str, label: str = "Download CSV",
     return Block(f'<a class="opslib-csv" style="{_LINK_STYLE}" download="{filename}" '
                  f'href="data:text/csv;charset=utf-8;base64,{payload}">'
                  f'{html.escape(label)} ({len(frame):,} rows)</a>')
+
+
+def list_payload(name: str, frame: pd.DataFrame) -> dict:
+    """An action list as JSON: its name, columns and rows (dates as ISO text, gaps null).
+
+    >>> list_payload("x", pd.DataFrame({"email": ["a@b.c"], "n": [float("nan")]}))
+    {'name': 'x', 'columns': ['email', 'n'], 'rows': [['a@b.c', None]]}
+    """
+    rows = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
+    clean = [[value.isoformat() if hasattr(value, "isoformat") else
+              value.item() if hasattr(value, "item") else value for value in row]
+             for row in rows]
+    return {"name": name, "columns": [str(c) for c in frame.columns], "rows": clean}
+
+
+def list_frame(payload: dict) -> pd.DataFrame:
+    """The rows of `list_payload` as a frame again (the runner writes it with safe_csv)."""
+    return pd.DataFrame(payload["rows"], columns=payload["columns"])
+
+
+def action_list(name: str, frame: pd.DataFrame, *, title: str | None = None,
+                units: dict[str, str] | None = None, currency: str | None = None,
+                mask: Sequence[str] = (), contacts: bool = True, limit: int = 50,
+                empty: str = "Nobody on this list today.") -> Block:
+    """A list to act on: its first `limit` rows as a table, a CSV download of all of it,
+    and, in the owner's reports, the whole list for the runner to write as
+    `lists/<name>.csv`.
+
+    A customer list (`contacts`) starts with CONTACT_COLUMNS, what e-mail tools import.
+    With `mask` (staff pages) contacts are masked in the table and the download, and the
+    list is not handed to the runner, so no unmasked address reaches a staff browser.
+
+    >>> block = action_list("win_back", pd.DataFrame({"email": ["a@b.c"], "first_name": ["A"],
+    ...                                               "last_name": ["B"], "spent": [20.0]}))
+    >>> block.extra[LIST_MIME]["rows"], "win_back.csv" in block.html
+    ([['a@b.c', 'A', 'B', 20.0]], True)
+    >>> "a@b.c" in action_list("x", list_frame(block.extra[LIST_MIME]), mask=["email"]).html
+    False
+    """
+    if not _LIST_NAME.fullmatch(name):
+        raise ValueError(f"a list name is lower-case letters, digits and '_'; found {name!r}")
+    if contacts and tuple(frame.columns[:3]) != CONTACT_COLUMNS:
+        raise ValueError(f"list {name!r} must start with the columns {CONTACT_COLUMNS}, "
+                         f"found {tuple(frame.columns[:3])}")
+    shown = table(frame, title=title, units=units, currency=currency, mask=mask,
+                  empty=empty, limit=limit)
+    if frame.empty:
+        return Block(shown.html, extra=None if mask else
+                     {LIST_MIME: list_payload(name, frame)})
+    link = csv_link(frame, filename=f"{name}.csv", mask=mask,
+                    label=f"Download the whole list ({name}.csv)")
+    return Block(shown.html + link.html,
+                 extra=None if mask else {LIST_MIME: list_payload(name, frame)})

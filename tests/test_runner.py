@@ -499,3 +499,40 @@ def test_run_all_on_the_demo_store_files_three_cadences(small_demo_dir, demo_set
         for nb in summary["notebooks"]:
             assert f'href="{cadence}/2025-11-30/{nb["name"]}.html"' in index, nb["name"]
     assert 'title="daily, weekly, monthly: all reports complete">30<' in index
+
+
+LIST_CELL = ("import pandas as pd\nfrom IPython.display import display\n"
+             "from opslib.exports import action_list\n"
+             "display(action_list({name!r}, pd.DataFrame({{'email': ['a@x.org', 'b@x.org'], "
+             "'first_name': ['=cmd()', 'Bo'], 'last_name': ['Li', 'Ng'], "
+             "'spent': [{spent}, 5.5]}})))")
+
+
+def test_action_lists_become_csv_files_kept_on_an_only_rerun(tmp_path):
+    """Each list shown is written to lists/<name>.csv (spreadsheet-safe, contacts first,
+    unmasked); `--only a` rewrites a's list and keeps b's; a name made twice is warned."""
+    books = tmp_path / "nb" / "daily"
+    make_notebook(books / "a.ipynb", LIST_CELL.format(name="win_back", spent=20.0))
+    make_notebook(books / "b.ipynb", LIST_CELL.format(name="vip", spent=99.0),
+                  LIST_CELL.format(name="win_back", spent=1.0))
+    data, out = empty_data_dir(tmp_path), tmp_path / "out"
+    common = {"data_dir": data, "out_dir": out, "notebooks_dir": tmp_path / "nb",
+              "settings": settings(), "date": D}
+    assert run("daily", **common).ok
+    folder = out / "daily" / D.isoformat()
+    lists = folder / "lists"
+    assert sorted(p.name for p in lists.iterdir()) == ["vip.csv", "win_back.csv"]
+    assert (lists / "win_back.csv").read_text().splitlines() == [
+        '"email","first_name","last_name","spent"',
+        '"a@x.org","\'=cmd()","Li",20.0', '"b@x.org","Bo","Ng",5.5']
+    summary = json.loads((folder / "run.json").read_text())
+    assert summary["lists"] == {
+        "vip": {"notebook": "b", "rows": 2, "file": f"daily/{D}/lists/vip.csv"},
+        "win_back": {"notebook": "a", "rows": 2, "file": f"daily/{D}/lists/win_back.csv"}}
+    assert [w["code"] for w in summary["warnings"]] == ["duplicate_list"]
+    vip = (lists / "vip.csv").read_bytes()
+    make_notebook(books / "a.ipynb", LIST_CELL.format(name="win_back", spent=7.0))
+    assert run("daily", only="a", **common).ok
+    assert (lists / "vip.csv").read_bytes() == vip
+    assert '"a@x.org","\'=cmd()","Li",7.0' in (lists / "win_back.csv").read_text()
+    assert "a@x.org" in (folder / "a.html").read_text()

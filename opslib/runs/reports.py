@@ -33,10 +33,11 @@ from typing import Any
 
 import nbformat
 
-from opslib import display, glossary
+from opslib import display, exports, glossary
 
 __all__ = [
-    "KPIS_MIME", "WARNINGS_MIME", "collect_outputs", "export_html", "write_text_atomic",
+    "KPIS_MIME", "WARNINGS_MIME", "LIST_MIME", "LISTS_DIR", "collect_outputs", "collect_lists",
+    "write_lists", "export_html", "write_text_atomic",
     "write_run_json", "read_runs", "last_successful", "write_index", "render_index",
     "prune_runs", "format_figure",
 ]
@@ -44,8 +45,10 @@ __all__ = [
 # The MIME types opslib.display gives recorded figures and warnings (kept in step by a test).
 KPIS_MIME = "application/vnd.opslib.kpis+json"
 WARNINGS_MIME = "application/vnd.opslib.warnings+json"
+LIST_MIME = "application/vnd.opslib.list+json"
 CADENCES = ("daily", "weekly", "monthly")
 RUN_FILE = "run.json"
+LISTS_DIR = "lists"  # a run's action lists: <cadence>/<date>/lists/<name>.csv
 
 # The page around the notebook: JupyterLab's cell markup with a small house style sheet
 # instead of the 250 kB JupyterLab theme, and every block that would load something from a
@@ -145,6 +148,39 @@ def collect_outputs(nb: nbformat.NotebookNode) -> tuple[dict[str, float | None],
                     if item not in warnings:
                         warnings.append(dict(item))
     return figures, warnings
+
+
+def collect_lists(nb: nbformat.NotebookNode) -> dict[str, dict]:
+    """The action lists (opslib.exports.action_list) a run notebook displayed, by name;
+    a list shown twice keeps its last rows.
+
+    >>> nb = nbformat.v4.new_notebook()
+    >>> cell = nbformat.v4.new_code_cell("")
+    >>> cell.outputs = [nbformat.v4.new_output("display_data", {LIST_MIME: {
+    ...     "name": "win_back", "columns": ["email"], "rows": [["a@b.c"]]}})]
+    >>> nb.cells = [cell]
+    >>> collect_lists(nb)["win_back"]["rows"]
+    [['a@b.c']]
+    """
+    lists: dict[str, dict] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if LIST_MIME in data:
+                payload = _json_payload(data[LIST_MIME])
+                lists[str(payload["name"])] = dict(payload)
+    return lists
+
+
+def write_lists(folder: Path, lists: dict[str, dict]) -> dict[str, int]:
+    """Write each list as `folder/lists/<name>.csv` (spreadsheet-safe, atomically);
+    return its row count by name."""
+    counts = {}
+    for name, payload in sorted(lists.items()):
+        frame = exports.list_frame(payload)
+        write_text_atomic(folder / LISTS_DIR / f"{name}.csv", exports.safe_csv(frame))
+        counts[name] = len(frame)
+    return counts
 
 
 def _json_payload(value: Any) -> Any:

@@ -390,10 +390,12 @@ class NotebookResult:
     error: str | None = None
     kpis: dict[str, float | None] = field(default_factory=dict)
     warnings: list[dict] = field(default_factory=list)
+    lists: dict[str, dict] = field(default_factory=dict)  # action lists' rows, by name
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("kpis")
+        data.pop("lists")
         return data
 
 
@@ -409,6 +411,7 @@ class RunResult:
     kpis: dict[str, float | None]
     warnings: list[dict]
     folder: Path
+    lists: dict[str, dict] = field(default_factory=dict)  # name -> {"notebook", "rows", "file"}
 
     @property
     def ok(self) -> bool:
@@ -426,6 +429,7 @@ class RunResult:
             "seconds": round((self.finished_at - self.started_at).total_seconds(), 2),
             "notebooks": [nb.to_json() for nb in self.notebooks],
             "kpis": self.kpis,
+            "lists": self.lists,
             "warnings": self.warnings,
         }
 
@@ -546,6 +550,7 @@ def _finish_notebook(unit: _Unit, source: Path, *, status: str, error: str | Non
     else:  # the kernel never ran it: keep an error page all the same
         nb = nbformat.v4.new_notebook()
     kpis, warnings = reports.collect_outputs(nb)
+    lists = reports.collect_lists(nb)
     warnings = list(extra_warnings) + warnings
     try:
         page = reports.export_html(nb, title=f"{name} · {unit.cadence} {unit.date}",
@@ -563,7 +568,7 @@ def _finish_notebook(unit: _Unit, source: Path, *, status: str, error: str | Non
     return NotebookResult(name=name, status=status, seconds=round(seconds, 2),
                           attempts=attempts, ipynb=(final / ipynb.name).as_posix(),
                           html=(final / f"{name}.html").as_posix(), error=error, kpis=kpis,
-                          warnings=warnings)
+                          warnings=warnings, lists=lists)
 
 
 def _finish_unit(unit: _Unit, *, out_dir: Path) -> RunResult:
@@ -591,10 +596,25 @@ def _finish_unit(unit: _Unit, *, out_dir: Path) -> RunResult:
                     and w.get("message") == warning.get("message")]
             if not same:
                 warnings.append(item)
+    lists, list_owner = {}, {}
+    for nb in results:
+        for name, payload in nb.lists.items():
+            if name in list_owner:
+                warnings.append({"code": "duplicate_list", "notebook": nb.name,
+                                 "message": f"list '{name}' is made by both "
+                                            f"'{list_owner[name]}' and '{nb.name}'; the "
+                                            f"first is kept"})
+                continue
+            list_owner[name], lists[name] = nb.name, payload
+    counts = reports.write_lists(unit.staging, lists)
+    final = Path(unit.cadence) / unit.date.isoformat() / reports.LISTS_DIR
     folder = out_dir / unit.cadence / unit.date.isoformat()
     result = RunResult(cadence=unit.cadence, date=unit.date, started_at=unit.started_at,
                        finished_at=dt.datetime.now().astimezone(), notebooks=results,
-                       kpis=kpis, warnings=warnings, folder=folder)
+                       kpis=kpis, warnings=warnings, folder=folder,
+                       lists={name: {"notebook": list_owner[name], "rows": rows,
+                                     "file": (final / f"{name}.csv").as_posix()}
+                              for name, rows in counts.items()})
     reports.write_run_json(unit.staging, result.to_json())
     _swap_into_place(unit.staging, folder)
     return result
@@ -619,8 +639,9 @@ def _keep_others(unit: _Unit, folder: Path) -> None:
         ipynb = unit.staging / f"{entry['name']}.ipynb"
         if entry["name"] in rerun or not ipynb.is_file():
             continue
-        kpis, _ = reports.collect_outputs(nbformat.read(ipynb, as_version=4))
-        unit.kept.append(NotebookResult(**entry, kpis=kpis))
+        kept = nbformat.read(ipynb, as_version=4)
+        kpis, _ = reports.collect_outputs(kept)
+        unit.kept.append(NotebookResult(**entry, kpis=kpis, lists=reports.collect_lists(kept)))
 
 
 def _clear_leftovers(out_dir: Path, cadence: str) -> None:
