@@ -150,17 +150,22 @@ def change(value, base, *, unit: str = "number", currency: str | None = None) ->
     """How `value` moved from `base`, for a table cell.
 
     A percentage only where it means something: no change says so, and a change from
-    zero or across zero gives the earlier value instead.
+    zero or across zero gives the earlier value instead. A rate moves in percentage
+    points (a margin from 40% to 42% is "+2.0 pts", not "+5%").
 
     >>> change(110, 100), change(5, 5), change(-7670.12, 2000, unit="money", currency="GBP")
     ('+10%', 'no change', 'down from £2,000.00')
-    >>> change(None, 3), change(3, 0)
-    ('–', 'up from 0')
+    >>> change(None, 3), change(3, 0), change(0.42, 0.40, unit="rate")
+    ('–', 'up from 0', '+2.0 pts')
     """
     if value is None or base is None or pd.isna(value) or pd.isna(base):
         return "–"
     if value == base:
         return "no change"
+    if unit == "rate":
+        points = abs(value - base) * 100
+        return ("+" if value > base else "−") + (f"{points:,.1f} pts" if points >= 0.05
+                                                 else "<0.1 pts")
     if base == 0 or (value < 0) != (base < 0):
         direction = "up" if value > base else "down"
         return f"{direction} from {format_value(base, unit, currency=currency)}"

@@ -33,7 +33,7 @@ __all__ = ["Entry", "UNITS", "TWINS", "entries", "entry", "label", "unit", "rows
 
 GLOSSARY_FILE = Path(__file__).with_name("glossary.toml")
 UNITS = ("count", "money", "rate", "hours", "days", "ratio", "number", "text", "date",
-         "datetime", "yesno", "varies")
+         "month", "datetime", "yesno", "varies")
 # Recorded twins of a figure: `<name><suffix>` is the figure for an earlier period.
 TWINS = {"_prev_week": "week before", "_prev_month": "month before",
          "_prev_year": "same month last year"}
@@ -138,6 +138,8 @@ def format_value(value, unit: str = "number", *, currency: str | None = None) ->
     ('€1,234.50', '12.5%')
     >>> format_value(True), format_value(np.False_, "count"), format_value(None)
     ('yes', 'no', '–')
+    >>> format_value(pd.Timestamp("2026-11-01"), "month")
+    'Nov 2026'
     """
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA \
             or value is pd.NaT:
@@ -148,6 +150,8 @@ def format_value(value, unit: str = "number", *, currency: str | None = None) ->
         return "yes" if value else "no"
     if unit == "date":
         return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if unit == "month":
+        return pd.Timestamp(value).strftime("%b %Y")
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M")
     if unit == "count":

@@ -84,6 +84,16 @@ def test_tile_shows_change_and_flag():
     assert "30" in html and "▼ 25% vs last Tue" in html and "outside alert band" in html
 
 
+@pytest.mark.parametrize("value, base, expected", [
+    (0.42, 0.40, "▲ 2.0 pts vs last month"), (0.30, 0.45, "▼ 15.0 pts vs last month"),
+    (0.4001, 0.4, "▲ <0.1 pts vs last month")])
+def test_a_rate_moves_in_points_not_in_percent_of_itself(value, base, expected):
+    """A margin from 40% to 42% moved 2 points (a relative +5% would read as a big jump)."""
+    html = display.tiles([display.Tile("Gross margin", value, "rate", compare=base,
+                                       compare_label="last month")]).html
+    assert expected in html.replace("&lt;", "<")
+
+
 def test_chart_renders_offline_as_svg_and_png():
     """Charts carry SVG (reports, Voila, trusted Lab) and PNG (untrusted Lab), no script."""
     frame = pd.DataFrame({"channel": ["email", "chat"], "count_tickets": [4, 7]})

@@ -92,7 +92,7 @@ def cohorts(store: Store, day: dt.date) -> list:
         return [show.note("No customer orders in the last 12 months.")]
     matrix = customers.retention_matrix(frame)
     units = {c: "rate" for c in matrix.columns if c.startswith("month_")}
-    return [table(store, matrix, units={"cohort_month": "date", "cohort_size": "count",
+    return [table(store, matrix, units={"cohort_month": "month", "cohort_size": "count",
                                         **units}), _heatmap(frame)]
 
 
@@ -149,7 +149,7 @@ def surveys(store: Store, day: dt.date) -> list:
     window = Window.of(trailing_months(month_of(day, zone=store.zone), data.TREND_MONTHS).start,
                        day, zone=store.zone)
     frame = customers.survey_scores(store.table("surveys"), window=window)
-    return [table(store, frame, units={"month_start": "date", "count_csat": "count",
+    return [table(store, frame, units={"month_start": "month", "count_csat": "count",
                                        "csat_rate": "rate", "count_nps": "count",
                                        "net_promoter_score": "number", "count_reviews": "count",
                                        "avg_review_score": "number"}),

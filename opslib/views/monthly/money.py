@@ -148,7 +148,7 @@ def customer_value(store: Store, day: dt.date) -> list:
     """Revenue and gross profit per customer of each monthly cohort at 3, 6 and 12 months;
     acquisition cost, LTV:CAC and payback."""
     frame = _cohorts(store, day)
-    return [table(store, frame, units={"cohort_month": "date"}),
+    return [table(store, frame, units={"cohort_month": "month"}),
             *money.absent_note(store, ("ad_spend_daily",))]
 
 

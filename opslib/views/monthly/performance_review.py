@@ -53,7 +53,7 @@ def trend(store: Store, day: dt.date) -> list:
                         currency=store.settings.store.currency),
             charts.line(frame, x="month_start", y="count_orders", y_unit="count",
                         title="Orders per month", height=160),
-            table(store, frame, units={"month_start": "date", "count_orders": "count",
+            table(store, frame, units={"month_start": "month", "count_orders": "count",
                                        "net_sales": "money", "avg_order_value": "money",
                                        "count_sessions": "count", "conversion_rate": "rate"})]
 
