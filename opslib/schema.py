@@ -28,7 +28,7 @@ from opslib.errors import SchemaViolation
 __all__ = [
     "Column", "ForeignKey", "Table", "TABLES", "TYPES",
     "pandera_schema", "read_for_validation", "validate_table", "validate_store",
-    "contract_markdown", "Violation", "PANDAS_TYPES",
+    "contract_markdown", "Violation", "PANDAS_TYPES", "late_columns_missing",
 ]
 
 # Contract type -> (pandas dtype used for validation, arrow type written to Parquet, doc text).
@@ -55,6 +55,7 @@ class Column:
     allowed: tuple[str, ...] = ()
     min: float | None = None
     added: bool = False  # not in DESIGN §3: added by the project, reason in `doc`
+    late: bool = False  # added after stores were written: a table without it reads it empty
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,9 @@ _TABLE_LIST = [
         _c("discount_amount", "money", "discount on the whole line", min=0),
         _c("created_at", "timestamp", "the order's created_at, repeated so a day's lines are "
            "read without scanning every order", added=True),
+        _c("title", "text", "the line's title as the shop wrote it (product and variant "
+           "name, or the text of a custom item, tip or gift wrap; escape when shown): the "
+           "only name of a line without a SKU", nullable=True, added=True, late=True),
     ), key=("order_id", "line_number"),
         foreign_keys=(_fk("order_id", "orders"), _fk("sku", "products")),
         time_column="created_at"),
@@ -401,7 +405,8 @@ def pandera_schema(name: str):
         if col.min is not None:
             checks.append(pa.Check.ge(col.min))
         dtype = pa.Date if col.type == "date" else TYPES[col.type][0]
-        columns[col.name] = pa.Column(dtype, checks=checks, nullable=col.nullable)
+        columns[col.name] = pa.Column(dtype, checks=checks, nullable=col.nullable,
+                                      required=not col.late)
     frame_checks = [pa.Check(check, error=error)
                     for error, ((table_name, _), check) in _FRAME_CHECKS.items()
                     if table_name == name]
@@ -452,10 +457,24 @@ PANDAS_TYPES = {
 }
 
 
-def read_for_validation(path: Path) -> pd.DataFrame:
-    """Read a Parquet file or folder of parts with the pandas types the contract checks."""
-    dataset = pads.dataset(path, format="parquet")
-    return dataset.to_table().to_pandas(types_mapper=PANDAS_TYPES.get)
+def late_columns_missing(name: str, present: list[str]) -> list[Column]:
+    """The late columns of table `name` (see `Column.late`) that a stored table lacks."""
+    return [c for c in TABLES[name].columns if c.late and c.name not in present]
+
+
+def read_for_validation(path: Path, name: str | None = None) -> pd.DataFrame:
+    """Read a Parquet file or folder of parts with the pandas types the contract checks.
+
+    `name` (by default the file's: <name>.parquet) is the table: a late column that a
+    table written before it existed lacks is read as empty.
+    """
+    table = pads.dataset(path, format="parquet").to_table()
+    name = name or Path(path).name.removesuffix(".parquet")
+    if name in TABLES:
+        for col in late_columns_missing(name, table.column_names):
+            table = table.append_column(col.name, pyarrow_lib.nulls(table.num_rows,
+                                                                    TYPES[col.type][1]))
+    return table.to_pandas(types_mapper=PANDAS_TYPES.get)
 
 
 def validate_table(name: str, frame: pd.DataFrame) -> list[Violation]:
@@ -467,7 +486,7 @@ def validate_table(name: str, frame: pd.DataFrame) -> list[Violation]:
     ['column is missing (expected columns: date_day, subscribers, new_subscribers, unsubscribes, spam_complaints, hard_bounces)']
     """
     table = TABLES[name]
-    missing = [c for c in table.column_names if c not in frame.columns]
+    missing = [c.name for c in table.columns if c.name not in frame.columns and not c.late]
     if missing:
         expected = ", ".join(table.column_names)
         return [Violation(name, col, f"column is missing (expected columns: {expected})", 0)
@@ -601,6 +620,9 @@ def contract_markdown() -> str:
         "values are rejected with their line: `not_a_number` (`inf`, `NaN`) or "
         "`out_of_range` (the message names the range).",
         "* Columns marked *added* are not in the design's table list; the reason is given.",
+        "* Columns marked *added later* may be missing from a table written before they "
+        "existed: such a table still opens, checks and imports, and reads the column as "
+        "empty (the next import of that table writes it).",
         "",
     ]
     for table in TABLES.values():
@@ -617,7 +639,8 @@ def contract_markdown() -> str:
                 rule.append("one of " + ", ".join(f"`{v}`" for v in col.allowed))
             if col.min is not None:
                 rule.append(f"≥ {col.min:g}")
-            meaning = col.doc + (" *(added)*" if col.added else "")
+            meaning = col.doc + (" *(added later)*" if col.late else
+                                 " *(added)*" if col.added else "")
             lines.append(f"| `{col.name}` | {TYPES[col.type][2]} | "
                          f"{'yes' if col.nullable else 'no'} | {'; '.join(rule)} | {meaning} |")
         lines.append("")

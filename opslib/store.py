@@ -33,10 +33,10 @@ from ibis.common.deferred import deferrable
 from opslib.config import Settings, load_settings
 from opslib.config import redact_password as redact_url
 from opslib.errors import DatabaseError, MissingFileError, MissingTableError, SchemaViolation
-from opslib.schema import TABLES, table_path
+from opslib.schema import TABLES, TYPES, late_columns_missing, table_path
 
 __all__ = ["Store", "Window", "local_date", "seconds_between", "in_window", "connect_database",
-           "spark_session", "redact_url"]
+           "spark_session", "redact_url", "with_late_columns"]
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,14 @@ def _utc_timestamps(table: ibis.Table) -> ibis.Table:
     return table.cast(naive) if naive else table
 
 
+def with_late_columns(name: str, table: ibis.Table) -> ibis.Table:
+    """The table with the late columns it lacks (see schema.Column.late) added as empty:
+    a table written before they existed reads like a new one on every engine."""
+    late = late_columns_missing(name, table.columns)
+    return table.mutate(**{c.name: ibis.null(dt_types.DataType.from_pyarrow(TYPES[c.type][1]))
+                           for c in late}) if late else table
+
+
 class Store:
     """The canonical tables of one shop, as Ibis tables on one backend."""
 
@@ -296,6 +304,15 @@ class Store:
         return self._cache[name]
 
     def _load(self, name: str) -> ibis.Table:
+        table = with_late_columns(name, self._read(name))
+        missing = [c for c in TABLES[name].column_names if c not in table.columns]
+        if missing:
+            raise SchemaViolation(name, column=missing[0], what=f"table '{name}' is missing "
+                                  f"column(s) {', '.join(missing)}",
+                                  fix="Run `playbook check` and import the data again.")
+        return table
+
+    def _read(self, name: str) -> ibis.Table:
         source = self._sources[name]
         if isinstance(source, tuple):
             database, table_name = source
@@ -307,17 +324,11 @@ class Store:
             pattern = str(source / "**" / "*.parquet") if source.is_dir() else str(source)
             view = name
         try:
-            table = _utc_timestamps(self.con.read_parquet(pattern, table_name=view))
+            return _utc_timestamps(self.con.read_parquet(pattern, table_name=view))
         except Exception as err:  # DuckDB's IOException, Spark's AnalysisException, ...
             raise SchemaViolation(name, what=f"table '{name}' at '{source}' is unreadable "
                                   f"({type(err).__name__}: {err})",
                                   fix="Restore the file or import the data again.") from err
-        missing = [c for c in TABLES[name].column_names if c not in table.columns]
-        if missing:
-            raise SchemaViolation(name, column=missing[0], what=f"table '{name}' is missing "
-                                  f"column(s) {', '.join(missing)}",
-                                  fix="Run `playbook check` and import the data again.")
-        return table
 
     def window(self, start: dt.date | str, end: dt.date | str | None = None) -> Window:
         """Local days start..end in the store's time zone."""

@@ -104,6 +104,22 @@ def test_missing_column_is_named(tmp_path):
     assert "missing" in violations[0].rule
 
 
+def test_a_late_column_may_be_missing_but_is_checked_when_present():
+    """A column added after stores were written (order_lines.title) is nullable; a frame
+    without it passes, one with it is checked like any other column."""
+    late = [(t.name, c.name) for t in TABLES.values() for c in t.columns if c.late]
+    assert ("order_lines", "title") in late
+    assert all(TABLES[t].column(c).nullable for t, c in late)
+    lines = pd.DataFrame({
+        "order_id": ["o1"], "line_number": pd.array([1], "Int64"), "sku": [None],
+        "quantity": pd.array([1], "Int64"), "unit_price": [3.5], "discount_amount": [0.0],
+        "created_at": pd.to_datetime(["2024-01-03T10:00Z"])})
+    assert validate_table("order_lines", lines) == []
+    assert validate_table("order_lines", lines.assign(title=["Gift wrap"])) == []
+    wrong = validate_table("order_lines", lines.assign(title=[1.5]))
+    assert [(v.column, v.rule.split(":")[0]) for v in wrong] == [("title", "wrong type")]
+
+
 def test_wrong_type_is_named(tmp_path):
     """A total stored as text is a type violation of orders.total_amount."""
     frame = _frame_roundtrip(tmp_path, "orders", _orders())

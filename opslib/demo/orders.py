@@ -37,6 +37,7 @@ CANCEL_SHARE = 0.022
 HOLD_SHARE = 0.01
 EXPRESS_SHARE = 0.10
 GIFT_WRAP_CENTS = 350
+GIFT_WRAP_TITLE = "Gift wrapping"  # the title of the custom line (no SKU) it is sold as
 FREE_SHIPPING_FROM_CENTS = 5000
 SHIPPING_CENTS = {"standard": 395, "express": 695, "abroad": 995}
 FIXED_MIN_CENTS = 6000  # the fixed-amount promotion needs a subtotal of at least this
@@ -313,10 +314,12 @@ def order_frames(batch: OrderBatch, world: World, catalog: Catalog, customers: C
         "shipping_country": batch.country,
     })
     skus = np.concatenate([catalog.products["sku"].to_numpy(object), [None]])
+    titles = np.concatenate([catalog.products["title"].to_numpy(object), [GIFT_WRAP_TITLE]])
     lines = pd.DataFrame({
         "order_id": ids[batch.line_order],
         "line_number": batch.line_number,
         "sku": skus[batch.line_sku],
+        "title": titles[batch.line_sku],
         "quantity": batch.line_qty,
         "unit_price": batch.line_price / 100,
         "discount_amount": batch.line_discount / 100,

@@ -55,7 +55,8 @@ def export_shopify_orders(store_or_tables, path: str | Path, *,
     """Write the orders of a Store (or a dict of canonical frames) as a Shopify orders CSV.
 
     Needs orders and order_lines; returns (refunded amounts), shipments (fulfilment dates),
-    products (line item names, vendors) and customers (names) are used when present.
+    products (names of lines without a title, vendors) and customers (names) are used when
+    present.
     """
     orders = _frame(store_or_tables, "orders")
     lines = _frame(store_or_tables, "order_lines")
@@ -77,6 +78,8 @@ def export_shopify_orders(store_or_tables, path: str | Path, *,
     names = customers.set_index("customer_id").name if customers is not None \
         else pd.Series(dtype="object")
     lines = lines.sort_values(["created_at", "order_id", "line_number"])
+    if "title" not in lines:  # frames of a store written before lines had titles
+        lines = lines.assign(title=None)
     oid = lines.order_id
     first = ~oid.duplicated()
     title = products.set_index("sku").title if products is not None else pd.Series(dtype=object)
@@ -99,7 +102,8 @@ def export_shopify_orders(store_or_tables, path: str | Path, *,
         "Shipping Method": oid.map(method).fillna(""),
         "Created at": _stamp(lines.created_at, zone),
         "Lineitem quantity": lines.quantity.astype("int64").astype(str),
-        "Lineitem name": lines.sku.map(title).fillna(lines.sku).fillna("Custom item"),
+        "Lineitem name": lines.title.fillna(lines.sku.map(title)).fillna(lines.sku)
+        .fillna("Custom item"),
         "Lineitem price": _money(lines.unit_price),
         "Lineitem compare at price": "",
         "Lineitem sku": lines.sku.fillna(""),

@@ -24,7 +24,7 @@ from opslib.ingest.readers import LINE, RawTable
 from opslib.ingest.rejects import Rejects
 from opslib.ingest.report import FileResult
 from opslib.schema import TABLES, read_for_validation, table_path
-from opslib.store import connect_database, redact_url
+from opslib.store import connect_database, redact_url, with_late_columns
 from opslib.tables import to_arrow
 
 __all__ = ["connect_database", "copy_from_database", "copy_to_database", "redact_url",
@@ -91,7 +91,7 @@ def copy_from_database(url: str, *, data_dir: Path, settings: Settings) -> list[
 
 
 def _copy_table(con, name: str, shown: str, data_dir: Path, settings: Settings) -> FileResult:
-    table = con.table(name)
+    table = with_late_columns(name, con.table(name))
     missing = [c for c in TABLES[name].column_names if c not in table.columns]
     if missing:
         raise SchemaViolation(name, column=missing[0], what=(

@@ -37,9 +37,16 @@ def write_template(table: str, path: Path) -> Path:
 
 
 def table_for_header(header: list[str]) -> str | None:
-    """The canonical table whose columns are exactly this header (any order), if any."""
+    """The canonical table whose columns are exactly this header (any order), if any; a
+    header written before a late column existed (see schema.Column.late) still matches.
+
+    >>> table_for_header(["order_id", "line_number", "sku", "quantity", "unit_price",
+    ...                   "discount_amount", "created_at"])
+    'order_lines'
+    """
     wanted = {h.strip() for h in header}
     for name, table in TABLES.items():
-        if set(table.column_names) == wanted:
+        late = {c.name for c in table.columns if c.late}
+        if set(table.column_names) - late <= wanted <= set(table.column_names):
             return name
     return None

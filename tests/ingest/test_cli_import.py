@@ -64,3 +64,30 @@ def test_every_template_table_has_a_template(tmp_path):
         result = CliRunner().invoke(main, ["template", table, "--out", str(out)])
         assert result.exit_code == 0
         assert out.read_text(encoding="utf-8").strip().split(",") == TABLES[table].column_names
+
+
+def test_order_lines_in_their_own_columns_import_with_or_without_titles(tmp_path):
+    """A CSV in order_lines' own columns needs no mapping, whether written before lines had
+    a title (the column is then empty) or with it."""
+    runner = CliRunner()
+    data, settings = str(tmp_path / "d"), _settings(tmp_path)
+    orders = write_shopify_orders(tmp_path / "o.csv", [
+        shopify_order("#1", "1", "2024-05-01 10:00:00 -0400", [("A", 1, "5")]),
+        shopify_order("#2", "2", "2024-05-02 10:00:00 -0400", [("A", 1, "5")])])
+    assert runner.invoke(main, ["import", "shopify-orders", str(orders), "--data", data,
+                                "--settings", settings]).exit_code == 0
+    old_header = [c for c in TABLES["order_lines"].column_names if c != "title"]
+    before = tmp_path / "lines_before.csv"
+    before.write_text(",".join(old_header) + "\n1,1,,2,3.5,0,2024-05-01 14:00\n",
+                      encoding="utf-8")
+    with_titles = tmp_path / "lines.csv"
+    with_titles.write_text(",".join(TABLES["order_lines"].column_names) +
+                           "\n2,1,,1,2.0,0,2024-05-02 14:00,Tip\n", encoding="utf-8")
+    for path in (before, with_titles):
+        done = runner.invoke(main, ["import", "csv", str(path), "--data", data,
+                                    "--settings", settings])
+        assert done.exit_code == 0 and "loaded 1 " in done.output, done.output
+    lines = read_for_validation(table_path(tmp_path / "d", "order_lines")).set_index(
+        "order_id")
+    assert lines.title.isna()["1"] and lines.title["2"] == "Tip"
+    assert lines.quantity.to_dict() == {"1": 2, "2": 1}

@@ -31,6 +31,9 @@ def test_round_trip_of_the_demo_store(small_demo_store, small_demo_dir, demo_set
     assert back["returns"].refund_amount.sum() == pytest.approx(
         original["returns"].refund_amount.sum(), abs=0.01 * len(original["returns"]))
     key = ["order_id", "line_number"]
+    # line titles, gift wrapping (no SKU) included, go out as "Lineitem name" and come back
+    assert back["order_lines"].sort_values(key).title.tolist() == \
+        original["order_lines"].sort_values(key).title.tolist()
     # Shopify writes whole seconds
     assert back["order_lines"].sort_values(key).created_at.tolist() == \
         original["order_lines"].sort_values(key).created_at.dt.floor("s").tolist()

@@ -214,6 +214,9 @@ def test_uci_cancellations_become_returns_linked_to_the_sale(tmp_path, gbp_setti
     assert "guest cancellations cannot be linked" in rejected.message.iloc[0]
     orders = _table(tmp_path / "d", "orders").set_index("order_id")
     assert pd.isna(orders.loc["536366", "customer_id"])  # NA: a guest, not Namibia
+    lines = _table(tmp_path / "d", "order_lines").set_index("order_id")
+    assert lines.title.to_dict() == {"536365": "WHITE HANGING HEART",
+                                     "536366": "HAND WARMER"}  # the optional title column
     assert validate_store(tmp_path / "d")[1] == []
 
 

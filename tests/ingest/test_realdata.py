@@ -38,6 +38,11 @@ def test_shopify_orders_export(tmp_path, usd_settings):
     returns = _table(tmp_path, "returns")
     assert len(orders) == raw["Id"].replace("", None).nunique() == 409
     assert len(lines) == len(raw)
+    # every line keeps its "Lineitem name", the only name of the 134 lines without a SKU
+    assert sorted(lines.title) == sorted(raw["Lineitem name"])
+    no_sku = raw["Lineitem sku"] == ""
+    assert int(no_sku.sum()) == int(lines.sku.isna().sum()) == 134
+    assert sorted(lines.title[lines.sku.isna()]) == sorted(raw.loc[no_sku, "Lineitem name"])
     gross = (raw["Lineitem quantity"].astype(int) * raw["Lineitem price"].astype(float)).sum()
     assert (lines.quantity * lines.unit_price).sum() == pytest.approx(gross, abs=0.005)
     assert orders.total_amount.sum() == pytest.approx(first_rows["Total"].astype(float).sum())
@@ -105,6 +110,7 @@ def test_superstore_through_its_mapping(tmp_path, usd_settings):
     assert len(_table(tmp_path, "customers")) == good["Customer ID"].nunique()
     assert "Konftel 250 Conference phone - Charcoal black" in \
         set(_table(tmp_path, "products").title)  # non-breaking spaces normalised
+    assert lines.title.notna().all()  # mapped from Product Name
     assert validate_store(tmp_path)[1] == []
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from ingest_support import shopify_order, write_shopify_orders
@@ -230,3 +232,21 @@ def test_raw_export_is_kept_as_dropped(tmp_path, usd_settings):
     import_files("shopify-orders", [path], data_dir=tmp_path / "data", settings=usd_settings)
     kept = tmp_path / "data" / "raw" / "shopify-orders" / "orders.csv"
     assert kept.read_bytes() == path.read_bytes()
+
+
+def test_every_line_keeps_its_lineitem_name_as_title(tmp_path, usd_settings):
+    """A hand-written export with gift wrap, a tip and typed-in items (no SKU): each line's
+    title is its "Lineitem name" exactly as written (quotes, markup, a leading '=')."""
+    path = Path(__file__).parent / "fixtures" / "shopify_custom_lines.csv"
+    report = import_files("shopify-orders", [path], data_dir=tmp_path / "data",
+                          settings=usd_settings)
+    assert report.ok and report.files[0].rows_loaded == 6, report.text()
+    lines = _table(tmp_path / "data", "order_lines").sort_values(["order_id", "line_number"])
+    assert [(o, n, None if pd.isna(s) else s, t) for o, n, s, t in zip(
+        lines.order_id, lines.line_number, lines.sku, lines.title)] == [
+        ("7100", 1, "MUG-BLU", "Ceramic Mug - Blue"),
+        ("7101", 1, "MUG-BLU", "Ceramic Mug - Blue"),
+        ("7101", 2, None, "Gift wrap"), ("7101", 3, None, "Tip"),
+        ("7102", 1, None, 'Engraved tag "Rex" <b>bold</b>, brass'),
+        ("7102", 2, None, "=2+2 custom sticker")]
+    assert validate_store(tmp_path / "data")[1] == []
