@@ -34,6 +34,7 @@ COMPARED = ("count_orders", "net_sales", "avg_order_value", "conversion_rate",
 MONTHLY_FIGURES = {name + suffix for name in COMPARED
                    for suffix in ("", "_prev_month", "_prev_year")} | {
     "stock_value", "count_skus_to_reorder", "forecast_wape", "baseline_wape",
+    "seasonal_naive_wape", "hindsight_wape", "forecast_bias", "share_of_room_captured",
     "customer_acquisition_cost", "ltv_to_cac_ratio", "payback_months"}
 PARAMETERS = ("data_dir", "report_date", "settings_file")
 MAX_CODE_LINES = 8

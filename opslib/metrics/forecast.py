@@ -1,29 +1,49 @@
-"""Demand forecast per SKU for the coming weeks, and its backtest against a naive baseline.
+"""Demand forecast per SKU for the coming weeks, and its backtest against reference forecasts.
 
-The model (numpy/pandas; why not a forecasting library: docs/benchmarks.md):
+The model (numpy/pandas; libraries compared in docs/benchmarks.md):
 
-    forecast(SKU, day) = base rate of the SKU × seasonal index(day) × promotion lift(day)
+    forecast(SKU, day) = store level × store season(day) × category mix(day)
+                         × SKU share of its category × promotion lift(day)
 
-* base rate: the SKU's units per day, exponentially weighted (half-life HALF_LIFE_DAYS) over
-  the BASE_DAYS days to the origin, counting only days it was in stock (the stock rule of
-  opslib.metrics.stock: a day is out of stock when its snapshot shows available ≤ 0 and
-  nothing sold) and dividing promotion days by their lift. A SKU out of stock for all of
-  them falls back to the whole year before.
-* seasonal index: with a year of history, the store's promotion-adjusted units in the same
-  week a year earlier (52 weeks, so weekdays line up) ÷ its daily average over the
-  LEVEL_DAYS before the origin's date a year earlier; each category moves half-way towards
-  its own seasonal ratio. Without a year of history the index is 1 (no seasonality).
+Units on promotion days are first divided by their lift (below), so every part is
+promotion-adjusted. Small counts are noisy: each part is measured where counts are large.
+
+* store level: the store's units per day over the LEVEL_DAYS to the origin.
+* store season: with a year of history, the store's units a year earlier (364 days, so
+  weekdays line up) in each forecast week ± SEASON_SMOOTH_DAYS ÷ its daily mean over the
+  LEVEL_DAYS before the origin's date a year earlier, moved n ÷ (n + SEASON_PRIOR_UNITS)
+  of the way from 1, n the units it rests on (a year-ago week of a small shop is noisy, so
+  it is not copied in full). It carries last year's Nov–Dec peak. Without a year of history
+  it is 1.
+* category mix: the category's share of the store's units over the MIX_DAYS to the origin;
+  with a year of history times its seasonal ratio (share in the same weeks a year earlier ÷
+  share in the MIX_DAYS before the origin's date a year earlier), moved n ÷ (n +
+  CATEGORY_PRIOR_UNITS) of the way from 1, n the category's units in those weeks.
+* SKU share: units ÷ its category's units on the days the SKU could sell (not out of stock:
+  opslib.metrics.stock's rule, a snapshot with available ≤ 0 and nothing sold) over the
+  SHARE_DAYS to the origin, weighted by age: half-life SHARE_HALF_LIFE_DAYS for smooth and
+  erratic SKUs, INTERMITTENT_HALF_LIFE_DAYS for intermittent and lumpy ones (demand class:
+  `demand_classes`, Syntetos–Boylan). Shares are scaled to add up to 1 in each category (a
+  SKU's share is overstated on days others were out of stock and buyers took it instead).
 * promotion lift: for each promotion of PROMO_MAX_DAYS days or fewer, store units per day
-  during it ÷ those of the 28 days before it (non-promotion days). A promotion planned after
-  the origin gets its kind's median past lift (else the median of all; at least 1).
-  Open-ended or long promotions (a standing welcome code) are part of the normal level.
+  during it ÷ those of the 28 days before it (non-promotion days), moved PROMO_WEIGHT of the
+  way from 1 (at least 1). Runs of the same promotion in other years (same kind and length,
+  starting SEASON_LAG_DAYS ± PROMO_SAME_DAYS apart) share the mean of their measured lifts,
+  so the year-ago weeks and this year's are adjusted alike. A promotion without a measured
+  run (planned after the origin, say) gets that, else the median lift of its kind's past
+  promotion days (so a 3-day Black Friday does not outweigh a 2-week sale), else the median
+  of all. Where promotions overlap the larger lift counts. Open-ended or long promotions
+  (a standing welcome code) are part of the normal level.
 
-Backtest (DESIGN §4): WAPE = Σ|actual − forecast| ÷ Σ actual over SKU-weeks in stock all
-week (a snapshot with available > 0 on each of the 7 days), from BACKTEST_ORIGINS origins
-4 weeks apart, the last one 8 weeks before the report date, each forecasting 8 weeks of
-7 days after its origin. The naive baseline forecasts every week as 7 × the SKU's units in
-the 28 days to the origin ÷ 28 (stock-outs included, no season, no promotions). Only data
-up to the origin is used to forecast; promotions dated after the origin count as planned.
+Backtest (DESIGN §4): BACKTEST_ORIGINS origins BACKTEST_SPACING_WEEKS weeks apart, the last
+one 8 weeks before the report date, each forecasting 8 weeks of 7 days from data up to the
+origin only (promotions dated after it count as planned). Scored on SKU-weeks in stock all
+week (a snapshot with available > 0 on each of the 7 days): WAPE = Σ|actual − forecast| ÷
+Σ actual, bias = Σ(forecast − actual) ÷ Σ actual. References: the naive baseline (7 × the
+SKU's units in the 28 days to the origin ÷ 28), seasonal naive (units in the same 7-day
+weeks 52 weeks earlier; the baseline without a year of history) and hindsight (each SKU's
+actual mean weekly units over the 8 weeks: knowledge no forecast has, the room's floor).
+Share of the room captured = (baseline − forecast) ÷ (baseline − hindsight).
 """
 
 from __future__ import annotations
@@ -41,34 +61,47 @@ from opslib.metrics.common import require
 from opslib.metrics.sales import counted_lines
 from opslib.store import Window, in_window
 
-__all__ = ["HORIZON_WEEKS", "BASE_DAYS", "HALF_LIFE_DAYS", "LEVEL_DAYS", "BASELINE_DAYS",
-           "BACKTEST_ORIGINS", "DemandHistory", "demand_history", "forecast_daily",
-           "forecast_weeks", "baseline_weeks", "wape", "backtest", "demand_forecast"]
+__all__ = ["HORIZON_WEEKS", "LEVEL_DAYS", "BASELINE_DAYS", "BACKTEST_ORIGINS", "REFERENCES",
+           "DemandHistory", "demand_history", "demand_classes", "forecast_daily",
+           "forecast_weeks", "baseline_weeks", "seasonal_naive_weeks", "wape", "room_captured",
+           "Backtest", "backtest_origins", "can_backtest", "backtest", "read_window",
+           "demand_forecast"]
 
 HORIZON_WEEKS = 8
-BASE_DAYS = 56
-HALF_LIFE_DAYS = 14
 LEVEL_DAYS = 28
-BASELINE_DAYS = 28
+MIX_DAYS = 56
+SHARE_DAYS = 364
+SHARE_HALF_LIFE_DAYS = 91
+INTERMITTENT_HALF_LIFE_DAYS = 182
 SEASON_LAG_DAYS = 364
+SEASON_SMOOTH_DAYS = 14
+SEASON_PRIOR_UNITS = 300.0
+CATEGORY_PRIOR_UNITS = 200.0
 PROMO_MAX_DAYS = 31
 PROMO_PRE_DAYS = 28
-CATEGORY_WEIGHT = 0.5
-BACKTEST_ORIGINS = 4
-BACKTEST_SPACING_WEEKS = 4
-# History the forecast reads before its origin: a year back plus the base period, and the
-# earliest backtest origin lies 20 weeks before the report date.
-_READ_DAYS = SEASON_LAG_DAYS + LEVEL_DAYS + 7 * (HORIZON_WEEKS + BACKTEST_SPACING_WEEKS *
-                                                 (BACKTEST_ORIGINS - 1)) + 7
+PROMO_WEIGHT = 0.75
+PROMO_SAME_DAYS = 14  # the same promotion a year later starts 364 ± 14 days after
+BASELINE_DAYS = 28
+CLASS_WEEKS = 52  # demand classes from the last year's in-stock weeks
+ADI_CUTOFF = 1.32  # Syntetos–Boylan: average weeks between sales
+CV2_CUTOFF = 0.49  # Syntetos–Boylan: squared coefficient of variation of sale sizes
+BACKTEST_ORIGINS = 13
+BACKTEST_SPACING_WEEKS = 3
+# History read before D: the earliest backtest origin's year back, its mix period, the
+# smoothing around the year-ago weeks and the days before a promotion that measure its
+# lift (the SKU share's year is shorter).
+_READ_DAYS = (SEASON_LAG_DAYS + MIX_DAYS + SEASON_SMOOTH_DAYS + PROMO_PRE_DAYS
+              + PROMO_MAX_DAYS + 7 * (HORIZON_WEEKS + BACKTEST_SPACING_WEEKS
+                                      * (BACKTEST_ORIGINS - 1)) + 7)
 
 
 @dataclass(frozen=True)
 class DemandHistory:
     """Units sold and stock per SKU × day (report-sized arrays) and the promotion calendar.
 
-    units[s, d] and available[s, d] (NaN: no snapshot that day) for SKU `skus[s]` on
-    `days[d]`; `category_of[s]` indexes `categories`; `promotions` has promo_code, kind,
-    first_day, last_day (local dates).
+    units[s, d], available[s, d] and incoming[s, d] (NaN: no snapshot that day) for SKU
+    `skus[s]` on `days[d]`; `category_of[s]` indexes `categories`; `promotions` has
+    promo_code, kind, first_day, last_day (local dates).
     """
 
     days: pd.DatetimeIndex
@@ -77,6 +110,7 @@ class DemandHistory:
     category_of: np.ndarray
     units: np.ndarray
     available: np.ndarray
+    incoming: np.ndarray
     promotions: pd.DataFrame
 
     def index_of(self, day: dt.date) -> int:
@@ -105,14 +139,14 @@ def demand_history(orders: ibis.Table, order_lines: ibis.Table,
     without a promotions table) means no promotion lifts.
     """
     require(inventory_snapshots, "inventory_snapshots", ("snapshot_date", "sku", "on_hand",
-                                                         "committed"))
+                                                         "committed", "incoming"))
     require(products, "products", ("sku", "category"))
     lines = counted_lines(orders, order_lines, window=window)
     lines = lines.filter(lines.sku.notnull())
     sold = lines.group_by(["sku", "date_day"]).aggregate(units=_.quantity.sum()).to_pandas()
     snaps = inventory_snapshots.filter(in_window(inventory_snapshots.snapshot_date, window))
     stock = snaps.group_by(["sku", "snapshot_date"]).aggregate(
-        available=(_.on_hand - _.committed).sum()).to_pandas()
+        available=(_.on_hand - _.committed).sum(), incoming=_.incoming.sum()).to_pandas()
     seen = pd.concat([pd.to_datetime(sold.date_day), pd.to_datetime(stock.snapshot_date)])
     first = max(pd.Timestamp(window.start), seen.min()) if len(seen) else \
         pd.Timestamp(window.end)
@@ -120,6 +154,7 @@ def demand_history(orders: ibis.Table, order_lines: ibis.Table,
     skus = tuple(sorted(set(sold.sku) | set(stock.sku)))
     units = np.zeros((len(skus), len(days)))
     available = np.full((len(skus), len(days)), np.nan)
+    incoming = np.full((len(skus), len(days)), np.nan)
     position = {sku: i for i, sku in enumerate(skus)}
     if len(sold):
         rows = sold.sku.map(position).to_numpy()
@@ -129,13 +164,14 @@ def demand_history(orders: ibis.Table, order_lines: ibis.Table,
         rows = stock.sku.map(position).to_numpy()
         cols = (pd.to_datetime(stock.snapshot_date) - days[0]).dt.days.to_numpy()
         available[rows, cols] = stock.available.to_numpy(dtype=float)
+        incoming[rows, cols] = stock.incoming.fillna(0).to_numpy(dtype=float)
     category = products.select("sku", "category").to_pandas().set_index("sku").category
     labels = pd.Series(skus, dtype=object).map(category).fillna("(unknown)")
     categories = tuple(sorted(labels.unique()))
     category_of = np.searchsorted(np.array(categories, dtype=object), labels.to_numpy())
     return DemandHistory(days=days, skus=skus, categories=categories,
                          category_of=np.asarray(category_of, dtype=int), units=units,
-                         available=available,
+                         available=available, incoming=incoming,
                          promotions=_promotion_days(promotions, window.zone))
 
 
@@ -160,7 +196,7 @@ def _promotion_lifts(history: DemandHistory, origin: int, n_days: int) -> np.nda
     total = history.units.sum(axis=0)
     lift = np.ones(n_days)
     promo_days = np.zeros(n_days, dtype=bool)
-    spans = []
+    spans = []  # (kind, first, last, first_c, last_c), by first day
     for row in history.promotions.itertuples():
         first = int((row.first_day - history.days[0]).days)
         last = int((row.last_day - history.days[0]).days)
@@ -168,9 +204,9 @@ def _promotion_lifts(history: DemandHistory, origin: int, n_days: int) -> np.nda
         if first_c > last_c:
             continue
         promo_days[first_c:last_c + 1] = True
-        spans.append((row.kind, first, first_c, last_c))
+        spans.append((row.kind, first, last, first_c, last_c))
     measured: dict[int, float] = {}
-    for i, (_kind, first, first_c, last_c) in enumerate(spans):
+    for i, (_kind, first, _last, first_c, last_c) in enumerate(spans):
         seen = min(last_c, origin)
         if first < PROMO_PRE_DAYS or first > origin or first != first_c:
             continue
@@ -178,84 +214,154 @@ def _promotion_lifts(history: DemandHistory, origin: int, n_days: int) -> np.nda
         before = before[~promo_days[before]]
         if len(before) < PROMO_PRE_DAYS // 2 or total[before].mean() <= 0:
             continue
-        measured[i] = max(1.0, total[first:seen + 1].mean() / total[before].mean())
-    by_kind: dict[str, list[float]] = {}
+        raw = max(1.0, total[first:seen + 1].mean() / total[before].mean())
+        measured[i] = 1 + PROMO_WEIGHT * (raw - 1)
+    series = list(range(len(spans)))  # the same promotion in earlier years
+    for i, (kind, first, last, *_) in enumerate(spans):
+        for j in range(i):
+            if (spans[j][0] == kind and spans[j][2] - spans[j][1] == last - first
+                    and abs(first - spans[j][1] - SEASON_LAG_DAYS) <= PROMO_SAME_DAYS):
+                series[i] = series[j]
+    by_series: dict[int, list[float]] = {}
+    by_kind: dict[str, list[float]] = {}  # one value per promotion day
     for i, value in measured.items():
-        by_kind.setdefault(spans[i][0], []).append(value)
-    everything = list(measured.values())
-    for i, (kind, _, first_c, last_c) in enumerate(spans):
-        if i in measured:
-            value = measured[i]
+        by_series.setdefault(series[i], []).append(value)
+        by_kind.setdefault(spans[i][0], []).extend([value] * (spans[i][4] - spans[i][3] + 1))
+    everything = [value for values in by_kind.values() for value in values]
+    for i, (kind, _, _, first_c, last_c) in enumerate(spans):
+        if series[i] in by_series:
+            value = float(np.mean(by_series[series[i]]))
         elif kind in by_kind:
             value = float(np.median(by_kind[kind]))
         else:
             value = float(np.median(everything)) if everything else 1.0
-        lift[first_c:last_c + 1] = value
+        lift[first_c:last_c + 1] = np.maximum(lift[first_c:last_c + 1], value)
     return lift
 
 
 def forecast_daily(history: DemandHistory, *, origin: dt.date, days: int) -> np.ndarray:
     """Forecast units [sku, day] for the `days` days after `origin`, from data up to it."""
+    o = _origin_index(history, origin)
+    lift = _promotion_lifts(history, o, o + 1 + days)
+    units = history.units[:, :o + 1] / lift[None, :o + 1]  # promotion-adjusted
+    by_category = _members(history) @ units  # [category, day]
+    total = by_category.sum(axis=0)
+    store = total[max(0, o - LEVEL_DAYS + 1):].mean() * _store_season(total, o, days)
+    mix = _category_mix(by_category, o, days)  # [category, day]: share of the store
+    usable = _usable(history, o)
+    share = _sku_share(history, units, usable, by_category, o) * mix[history.category_of, 0]
+    return (share[:, None] * (mix / np.maximum(mix[:, :1], 1e-12))[history.category_of]
+            * (store * lift[o + 1:o + 1 + days]))
+
+
+def _store_season(total: np.ndarray, o: int, days: int) -> np.ndarray:
+    """[day]: the store's units a year earlier (±SEASON_SMOOTH_DAYS around each week) ÷ its
+    daily mean over the LEVEL_DAYS before the origin's date a year earlier, moved by the
+    weight of the units it rests on (module doc); all 1 without a year of history."""
+    out = np.ones(days)
+    last = o - SEASON_LAG_DAYS
+    if last - LEVEL_DAYS + 1 < 0 or total[last - LEVEL_DAYS + 1:last + 1].mean() <= 0:
+        return out
+    base = total[last - LEVEL_DAYS + 1:last + 1].mean()
+    for w in range(0, days, 7):
+        lo, hi = max(0, last + 1 + w - SEASON_SMOOTH_DAYS), last + 8 + w + SEASON_SMOOTH_DAYS
+        seen = total[lo:hi].sum()
+        trust = seen / (seen + SEASON_PRIOR_UNITS)
+        out[w:w + 7] = 1 + trust * (total[lo:hi].mean() / base - 1)
+    return out
+
+
+def _category_mix(by_category: np.ndarray, o: int, days: int) -> np.ndarray:
+    """[category, day]: each category's share of the store's units over the MIX_DAYS to the
+    origin, times its seasonal ratio (share in the same week a year earlier ÷ share over
+    the MIX_DAYS before the origin's date a year earlier, weighted by its units)."""
+    def share(lo: int, hi: int) -> np.ndarray:
+        seen = by_category[:, max(0, lo):hi].sum(axis=1)
+        return seen / seen.sum() if seen.sum() > 0 else np.full(len(seen), np.nan)
+
+    now = np.nan_to_num(share(o - MIX_DAYS + 1, o + 1))
+    out = np.repeat(now[:, None], days, axis=1)
+    last = o - SEASON_LAG_DAYS
+    if last - MIX_DAYS + 1 < 0:
+        return out
+    then = share(last - MIX_DAYS + 1, last + 1)
+    for w in range(0, days, 7):
+        lo, hi = last + 1 + w - SEASON_SMOOTH_DAYS, last + 8 + w + SEASON_SMOOTH_DAYS
+        target = share(lo, hi)
+        seen = by_category[:, max(0, lo):hi].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.nan_to_num(np.where(then > 0, target / then, 1.0), nan=1.0)
+        trust = seen / (seen + CATEGORY_PRIOR_UNITS)
+        out[:, w:w + 7] *= (1 + trust * (ratio - 1))[:, None]
+    return out
+
+
+def _origin_index(history: DemandHistory, origin: dt.date) -> int:
     o = history.index_of(origin)
     if o < 0 or o >= len(history.days):
         raise OpslibError(f"forecast origin {origin} is outside the demand history",
                           expected=f"a day from {history.days[0].date()} to "
                                    f"{history.days[-1].date()}", found=str(origin),
                           fix="Read a longer history with demand_history.")
-    lift = _promotion_lifts(history, o, o + 1 + days)
+    return o
+
+
+def _usable(history: DemandHistory, o: int) -> np.ndarray:
+    """[sku, day to o]: days whose sales show demand (not out of stock, seen at all)."""
     units = history.units[:, :o + 1]
-    usable = ~history.out_of_stock[:, :o + 1] & (~np.isnan(history.available[:, :o + 1])
-                                                 | (units > 0))
-    base = units / lift[None, :o + 1]
-    rate = _weighted_rate(base, usable, o, BASE_DAYS)
-    fallback = _weighted_rate(base, usable, o, SEASON_LAG_DAYS)
-    rate = np.where(np.isnan(rate), fallback, rate)
-    rate = np.nan_to_num(rate)
-    season = _seasonal_index(history, lift, o, days)
-    return rate[:, None] * season * lift[None, o + 1:o + 1 + days]
+    return ~history.out_of_stock[:, :o + 1] & (~np.isnan(history.available[:, :o + 1])
+                                                | (units > 0))
 
 
-def _weighted_rate(base: np.ndarray, usable: np.ndarray, origin: int,
-                   span: int) -> np.ndarray:
-    first = max(0, origin - span + 1)
-    age = origin - np.arange(first, origin + 1)
-    weight = 0.5 ** (age / HALF_LIFE_DAYS)
-    ok = usable[:, first:origin + 1]
-    numerator = (base[:, first:origin + 1] * ok * weight).sum(axis=1)
-    denominator = (ok * weight).sum(axis=1)
+def demand_classes(history: DemandHistory, o: int) -> np.ndarray:
+    """Syntetos–Boylan class of each SKU over the CLASS_WEEKS weeks in stock all week to day
+    o: `smooth`, `erratic` (CV² ≥ 0.49), `intermittent` (ADI ≥ 1.32) or `lumpy` (both);
+    `intermittent` when it sold nothing in them. ADI = weeks ÷ weeks with a sale; CV² =
+    (standard deviation ÷ mean)² of the units in weeks with a sale."""
+    first = max(0, o + 1 - 7 * CLASS_WEEKS)
+    first += (o + 1 - first) % 7
+    sold = _weekly(history.units[:, first:o + 1])
+    full = _weekly(history.in_stock[:, first:o + 1].astype(int)) == 7
+    selling = full & (sold > 0)
+    count = selling.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, numerator / denominator, np.nan)
+        adi = np.where(count > 0, full.sum(axis=1) / count, np.inf)
+        mean = np.where(count > 0, (sold * selling).sum(axis=1) / count, 0.0)
+        var = np.where(count > 0, ((sold - mean[:, None]) ** 2 * selling).sum(axis=1) / count,
+                       0.0)
+        cv2 = np.where(mean > 0, var / mean ** 2, 0.0)
+    sparse, erratic = adi >= ADI_CUTOFF, cv2 >= CV2_CUTOFF
+    return np.select([sparse & erratic, sparse, erratic], ["lumpy", "intermittent", "erratic"],
+                     "smooth")
 
 
-def _seasonal_index(history: DemandHistory, lift: np.ndarray, origin: int,
-                    days: int) -> np.ndarray:
-    """[sku, day]: 1 without a year of history, else last year's shape (see module doc)."""
-    n_skus = len(history.skus)
-    base_first = origin - SEASON_LAG_DAYS - LEVEL_DAYS + 1
-    if base_first < 0:
-        return np.ones((n_skus, days))
-    past = lift[:origin + 1]
-    total = history.units[:, :origin + 1].sum(axis=0) / past
-    members = np.zeros((len(history.categories), n_skus))
-    members[history.category_of, np.arange(n_skus)] = 1
-    by_category = members @ history.units[:, :origin + 1] / past[None, :]
-    base = slice(base_first, origin - SEASON_LAG_DAYS + 1)
-    target = np.arange(origin + 1, origin + 1 + days) - SEASON_LAG_DAYS
-    store_level = total[base].mean()
-    if store_level <= 0:
-        return np.ones((n_skus, days))
-    store_index = total[target] / store_level
-    # Categories: share of the store's units, smoothed over each target week.
-    weeks = [target[i:i + 7] for i in range(0, days, 7)]
+def _members(history: DemandHistory) -> np.ndarray:
+    members = np.zeros((len(history.categories), len(history.skus)))
+    members[history.category_of, np.arange(len(history.skus))] = 1
+    return members
+
+
+def _sku_share(history: DemandHistory, units: np.ndarray, usable: np.ndarray,
+               by_category: np.ndarray, o: int) -> np.ndarray:
+    """Each SKU's share of its category's units on the days it could sell, weighted by age
+    (module doc), scaled to add up to 1 in each category."""
+    first = max(0, o - SHARE_DAYS + 1)
+    frequent = np.isin(demand_classes(history, o), ["smooth", "erratic"])
+    half_life = np.where(frequent, SHARE_HALF_LIFE_DAYS, INTERMITTENT_HALF_LIFE_DAYS)
+    weight = 0.5 ** ((o - np.arange(first, o + 1))[None, :] / half_life[:, None])
+    ok = usable[:, first:] * weight
+    sold = (units[:, first:] * ok).sum(axis=1)
+    exposure = (by_category[:, first:][history.category_of] * ok).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share_base = by_category[:, base].sum(axis=1) / total[base].sum()
-        ratios = np.ones((len(history.categories), days))
-        for w, week in enumerate(weeks):
-            share = by_category[:, week].sum(axis=1) / max(total[week].sum(), 1e-12)
-            ratio = np.where(share_base > 0, share / share_base, 1.0)
-            ratios[:, w * 7:w * 7 + len(week)] = ratio[:, None]
-    category_index = CATEGORY_WEIGHT * np.nan_to_num(ratios, nan=1.0) + (1 - CATEGORY_WEIGHT)
-    return store_index[None, :] * category_index[history.category_of]
+        share = np.where(exposure > 0, sold / exposure, 0.0)
+    # Shares measured on each SKU's own in-stock days add up to more than 1 when others were
+    # out of stock (their buyers took another SKU): scale them so that those of the SKUs
+    # on sale in the last LEVEL_DAYS add up to 1 per category.
+    on_sale = usable[:, max(0, o - LEVEL_DAYS + 1):].any(axis=1)
+    total = _members(history) @ (share * on_sale)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total[history.category_of] > 0,
+                        share / total[history.category_of], 0.0)
 
 
 def _weekly(daily: np.ndarray) -> np.ndarray:
@@ -287,42 +393,144 @@ def wape(actual: np.ndarray, forecast: np.ndarray) -> float | None:
     return None if total == 0 else float(np.sum(np.abs(actual - forecast)) / total)
 
 
-def backtest(history: DemandHistory, *, report_date: dt.date,
-             origins: int = BACKTEST_ORIGINS) -> pd.DataFrame:
-    """Forecast vs baseline WAPE per origin, and over all origins (the last row, `all`).
+REFERENCES = ("forecast", "baseline", "seasonal_naive", "hindsight")
 
-    Grain: origin. Columns: origin (date, or None for the `all` row), label,
-    count_sku_weeks (in stock all week), actual_units, forecast_wape, baseline_wape.
+
+@dataclass(frozen=True)
+class Backtest:
+    """Weekly forecasts from rolling origins against what sold (arrays [sku, origin, week]).
+
+    `forecasts` maps each of REFERENCES to its weekly units; `scored` marks the SKU-weeks
+    in stock all week (the only ones scored).
     """
-    rows, actual_all, model_all, naive_all = [], [], [], []
-    for k in range(origins):
-        origin = report_date - dt.timedelta(weeks=HORIZON_WEEKS + BACKTEST_SPACING_WEEKS *
-                                            (origins - 1 - k))
+
+    skus: tuple[str, ...]
+    origins: tuple[dt.date, ...]
+    actual: np.ndarray
+    scored: np.ndarray
+    forecasts: dict[str, np.ndarray]
+
+    def errors(self, name: str, where: np.ndarray | None = None) -> dict[str, float | None]:
+        """WAPE and bias of one reference over the scored SKU-weeks (and `where`)."""
+        keep = self.scored if where is None else self.scored & where
+        actual, guess = self.actual[keep], self.forecasts[name][keep]
+        total = float(actual.sum())
+        return {"wape": wape(actual, guess),
+                "bias": None if total == 0 else float((guess - actual).sum() / total)}
+
+    def figures(self) -> dict[str, float | None]:
+        """forecast_wape, baseline_wape, seasonal_naive_wape, hindsight_wape, forecast_bias,
+        share_of_room_captured."""
+        out = {f"{name}_wape": self.errors(name)["wape"] for name in REFERENCES}
+        out["forecast_bias"] = self.errors("forecast")["bias"]
+        out["share_of_room_captured"] = room_captured(
+            out["forecast_wape"], out["baseline_wape"], out["hindsight_wape"])
+        return out
+
+    def by_origin(self) -> pd.DataFrame:
+        """Grain: origin, and a last row over all origins (`origin` None). Columns: origin,
+        label, count_sku_weeks, actual_units, then <reference>_wape for each reference."""
+        rows = []
+        for k, origin in enumerate((*self.origins, None)):
+            where = np.zeros_like(self.scored)
+            if origin is None:
+                where[:] = True
+            else:
+                where[:, k] = True
+            rows.append({"origin": origin,
+                         "label": "all origins" if origin is None else f"origin {origin}",
+                         "count_sku_weeks": int((self.scored & where).sum()),
+                         "actual_units": float(self.actual[self.scored & where].sum()),
+                         **{f"{name}_wape": self.errors(name, where)["wape"]
+                            for name in REFERENCES}})
+        return pd.DataFrame(rows).astype({f"{name}_wape": "float64" for name in REFERENCES})
+
+    def by_horizon(self) -> pd.DataFrame:
+        """Grain: weeks ahead (1 … 8). Columns: horizon_weeks, count_sku_weeks,
+        <reference>_wape for each reference, forecast_bias."""
+        rows = []
+        for h in range(self.actual.shape[2]):
+            where = np.zeros_like(self.scored)
+            where[:, :, h] = True
+            rows.append({"horizon_weeks": h + 1,
+                         "count_sku_weeks": int((self.scored & where).sum()),
+                         **{f"{name}_wape": self.errors(name, where)["wape"]
+                            for name in REFERENCES},
+                         "forecast_bias": self.errors("forecast", where)["bias"]})
+        return pd.DataFrame(rows).astype({f"{name}_wape": "float64" for name in REFERENCES})
+
+
+def room_captured(forecast: float | None, baseline: float | None,
+                  hindsight: float | None) -> float | None:
+    """(baseline − forecast) ÷ (baseline − hindsight); None when there is no room.
+
+    >>> round(room_captured(0.50, 0.56, 0.48), 6)
+    0.75
+    """
+    if None in (forecast, baseline, hindsight) or baseline - hindsight <= 0:
+        return None
+    return (baseline - forecast) / (baseline - hindsight)
+
+
+def backtest_origins(report_date: dt.date, origins: int = BACKTEST_ORIGINS) -> list[dt.date]:
+    """`origins` origins BACKTEST_SPACING_WEEKS apart, the last one 8 weeks before D.
+
+    >>> [str(d) for d in backtest_origins(dt.date(2025, 11, 30), 3)]
+    ['2025-08-24', '2025-09-14', '2025-10-05']
+    """
+    last = report_date - dt.timedelta(weeks=HORIZON_WEEKS)
+    return [last - dt.timedelta(weeks=BACKTEST_SPACING_WEEKS * (origins - 1 - k))
+            for k in range(origins)]
+
+
+def seasonal_naive_weeks(history: DemandHistory, *, origin: dt.date,
+                         weeks: int = HORIZON_WEEKS) -> np.ndarray:
+    """Units sold in the same 7-day weeks 52 weeks earlier [sku, week]; the naive baseline
+    when the history does not reach a year before the origin."""
+    o = history.index_of(origin)
+    first = o + 1 - SEASON_LAG_DAYS
+    if first < 0:
+        return baseline_weeks(history, origin=origin, weeks=weeks)
+    return _weekly(history.units[:, first:first + 7 * weeks])
+
+
+def can_backtest(history: DemandHistory, report_date: dt.date) -> bool:
+    """Whether some backtest origin has BASELINE_DAYS of history before it."""
+    return history.index_of(backtest_origins(report_date)[-1]) - BASELINE_DAYS + 1 >= 0
+
+
+def backtest(history: DemandHistory, *, report_date: dt.date,
+             origins: int = BACKTEST_ORIGINS) -> Backtest:
+    """Forecast, baseline, seasonal naive and hindsight from each origin (module doc).
+
+    Origins with less than BASELINE_DAYS of history before them are left out (the
+    `origins` of the result say which were used); none left is an error.
+    """
+    used = [d for d in backtest_origins(report_date, origins)
+            if history.index_of(d) - BASELINE_DAYS + 1 >= 0]
+    if not used:
+        first = report_date - dt.timedelta(weeks=HORIZON_WEEKS, days=BASELINE_DAYS - 1)
+        raise OpslibError(f"no backtest origin before {report_date} has {BASELINE_DAYS} "
+                          f"days of history before it",
+                          expected=f"history from {first} at the latest",
+                          found=str(history.days[0].date()),
+                          fix="Run the backtest on a store with at least 12 weeks of history.")
+    actual, scored, guesses = [], [], {name: [] for name in REFERENCES}
+    for origin in used:
         o = history.index_of(origin)
-        if o - BASELINE_DAYS + 1 < 0:
-            raise OpslibError(f"the backtest origin {origin} has less than {BASELINE_DAYS} "
-                              f"days of history before it", expected="history from "
-                              f"{origin - dt.timedelta(days=BASELINE_DAYS - 1)}",
-                              found=str(history.days[0].date()),
-                              fix="Run the backtest on a store with at least 24 weeks of "
-                                  "history.")
         span = slice(o + 1, o + 1 + 7 * HORIZON_WEEKS)
-        actual = _weekly(history.units[:, span])
+        sold = _weekly(history.units[:, span])
         full = _weekly(history.in_stock[:, span].astype(int)) == 7
-        model = forecast_weeks(history, origin=origin)
-        naive = baseline_weeks(history, origin=origin)
-        actual_all.append(actual[full])
-        model_all.append(model[full])
-        naive_all.append(naive[full])
-        rows.append({"origin": origin, "label": f"origin {origin}",
-                     "count_sku_weeks": int(full.sum()), "actual_units": float(actual[full].sum()),
-                     "forecast_wape": wape(actual[full], model[full]),
-                     "baseline_wape": wape(actual[full], naive[full])})
-    actual, model, naive = (np.concatenate(x) for x in (actual_all, model_all, naive_all))
-    rows.append({"origin": None, "label": "all origins", "count_sku_weeks": int(actual.size),
-                 "actual_units": float(actual.sum()), "forecast_wape": wape(actual, model),
-                 "baseline_wape": wape(actual, naive)})
-    return pd.DataFrame(rows).astype({"forecast_wape": "float64", "baseline_wape": "float64"})
+        level = sold.mean(axis=1, keepdims=True)
+        actual.append(sold)
+        scored.append(full)
+        guesses["forecast"].append(forecast_weeks(history, origin=origin))
+        guesses["baseline"].append(baseline_weeks(history, origin=origin))
+        guesses["seasonal_naive"].append(seasonal_naive_weeks(history, origin=origin))
+        guesses["hindsight"].append(np.repeat(level, HORIZON_WEEKS, axis=1))
+    return Backtest(skus=history.skus, origins=tuple(used), actual=np.stack(actual, axis=1),
+                    scored=np.stack(scored, axis=1),
+                    forecasts={k: np.stack(v, axis=1) for k, v in guesses.items()})
 
 
 def read_window(as_of: Window) -> Window:

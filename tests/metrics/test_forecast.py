@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from opslib.metrics import forecast as fc
@@ -45,17 +46,33 @@ def _history(store, end):
                              window=Window.of("2025-06-01", end, zone=ZONE))
 
 
-def test_forecast_ignores_stock_out_days(stock_out_store):
-    """A sold 2 a day on its 14 in-stock days and nothing on 14 stock-out days: the forecast
-    is 2 a day = 14 a week (no season: less than a year of history); the naive baseline
-    averages the stock-out days in: 28 units ÷ 28 days × 7 = 7 a week. B: 7 a week both."""
+def test_forecast_ignores_stock_out_days(stock_out_store, tiny_store):
+    """A sold 2 a day on its 14 in-stock days, then 14 days out of stock; B 1 a day. A's
+    share is measured on its in-stock days only (2 of every 3 units then), so it gets more
+    than if the same zeros were days in stock without a sale (share 28 of 56 units)."""
     history = _history(stock_out_store, "2025-06-28")
     model = fc.forecast_weeks(history, origin=dt.date(2025, 6, 28), weeks=2)
     naive = fc.baseline_weeks(history, origin=dt.date(2025, 6, 28), weeks=2)
     row = {sku: i for i, sku in enumerate(history.skus)}
-    assert model[row["A"]].tolist() == pytest.approx([14.0, 14.0])
+    # Shares 2/3 and about 28/56 = 1/2 (B's recent days weigh more) scaled to add up to 1:
+    # about 4/7 and 3/7 of the store's 2 units a day.
+    assert model[row["A"]].tolist() == pytest.approx([8.0, 8.0], rel=0.02)
+    assert model[row["A"]] + model[row["B"]] == pytest.approx([14.0, 14.0])
     assert naive[row["A"]].tolist() == pytest.approx([7.0, 7.0])
-    assert model[row["B"]].tolist() == pytest.approx([7.0, 7.0])
+    unsold = _history(_in_stock_but_unsold(stock_out_store, tiny_store), "2025-06-28")
+    same_zeros = fc.forecast_weeks(unsold, origin=dt.date(2025, 6, 28), weeks=2)
+    assert same_zeros[row["A"]].tolist() == pytest.approx([7.0, 7.0], rel=0.03)
+    assert (model[row["A"]] > 1.1 * same_zeros[row["A"]]).all()
+
+
+def _in_stock_but_unsold(store, tiny_store):
+    """The same sales, but A's last 14 days show stock on hand (no sale: no demand)."""
+    t = store.table
+    snaps = t("inventory_snapshots").to_pandas().assign(on_hand=50).to_dict("records")
+    return tiny_store({"orders": t("orders").to_pandas().to_dict("records"),
+                       "order_lines": t("order_lines").to_pandas().to_dict("records"),
+                       "inventory_snapshots": snaps,
+                       "products": t("products").to_pandas().to_dict("records")})
 
 
 def test_wape_golden():
@@ -64,27 +81,99 @@ def test_wape_golden():
     assert fc.wape(np.zeros(2), np.ones(2)) is None
 
 
-def test_backtest_origins_are_four_weeks_apart_ending_eight_weeks_before(small_demo_store):
-    """For 30 Nov 2025: origins 13 Jul, 10 Aug, 7 Sep, 5 Oct (the last 8 weeks before)."""
-    frame = _demo_backtest(small_demo_store)
-    assert [str(d) for d in frame.origin[:4]] == ["2025-07-13", "2025-08-10", "2025-09-07",
-                                                  "2025-10-05"]
-    assert frame.iloc[-1].count_sku_weeks == frame.count_sku_weeks[:4].sum()
+def test_backtest_origins_spread_over_the_last_year(small_demo_store):
+    """For 30 Nov 2025: 13 origins 3 weeks apart, the last 8 weeks before D (5 Oct), the
+    first 44 weeks before (25 Jan); their 8-week forecasts cover the year to D."""
+    origins = fc.backtest_origins(DEMO_UNTIL)
+    assert len(origins) == 13 and str(origins[-1]) == "2025-10-05"
+    assert str(origins[0]) == "2025-01-26"
+    assert {(b - a).days for a, b in zip(origins, origins[1:])} == {21}
+    tested = _demo_backtest(small_demo_store)
+    assert tested.actual.shape == (len(tested.skus), len(tested.origins), 8)
+    assert tested.by_origin().iloc[-1].count_sku_weeks == tested.scored.sum()
 
 
-def _demo_backtest(store):
+def _demo_backtest(store, day=DEMO_UNTIL, read_to=None):
     t = store.table
     history = fc.demand_history(t("orders"), t("order_lines"), t("inventory_snapshots"),
                                 t("products"), t("promotions"),
-                                window=fc.read_window(store.window(DEMO_UNTIL)))
-    return fc.backtest(history, report_date=DEMO_UNTIL)
+                                window=fc.read_window(store.window(read_to or day)))
+    return fc.backtest(history, report_date=day)
 
 
-@pytest.mark.slow
-def test_forecast_beats_the_naive_baseline_on_the_demo_store(small_demo_store):
-    """Over the four origins pooled, the forecast's WAPE is below the baseline's."""
-    total = _demo_backtest(small_demo_store).iloc[-1]
-    assert total.forecast_wape < total.baseline_wape
+def test_backtest_references_by_hand(stock_out_store):
+    """B sells 1 a day in stock all the time: every reference forecasts 7 a week (no year of
+    history: seasonal naive = baseline) and every error is 0. A's stock-out weeks are not
+    scored."""
+    history = _history(stock_out_store, "2025-06-28")
+    b = history.skus.index("B")
+    origin = dt.date(2025, 6, 28) - dt.timedelta(weeks=8)
+    assert history.index_of(origin) < fc.BASELINE_DAYS - 1
+    assert not fc.can_backtest(history, dt.date(2025, 6, 28))
+    assert fc.seasonal_naive_weeks(history, origin=dt.date(2025, 6, 28))[b].tolist() == \
+        pytest.approx([7.0] * 8)
+
+
+def test_room_captured_golden():
+    """(0.56 − 0.50) ÷ (0.56 − 0.48) = 0.75; no room (hindsight not better) → None."""
+    assert fc.room_captured(0.50, 0.56, 0.48) == pytest.approx(0.75)
+    assert fc.room_captured(0.50, 0.48, 0.48) is None
+
+
+def test_backtest_errors_golden():
+    """Two SKU-weeks scored (one not): actual 10 and 5, forecast 8 and 6 → WAPE 3 ÷ 15 =
+    0.2, bias (−2 + 1) ÷ 15."""
+    actual = np.array([[[10.0, 5.0, 100.0]]])
+    scored = np.array([[[True, True, False]]])
+    tested = fc.Backtest(skus=("a",), origins=(dt.date(2025, 1, 1),), actual=actual,
+                         scored=scored, forecasts={name: np.array([[[8.0, 6.0, 0.0]]])
+                                                   for name in fc.REFERENCES})
+    assert tested.errors("forecast") == pytest.approx({"wape": 0.2, "bias": -1 / 15})
+    assert tested.by_horizon().forecast_wape.tolist()[:2] == pytest.approx([0.2, 0.2])
+
+
+def test_backtest_is_the_same_for_a_store_that_continues(small_demo_store):
+    """Metamorphic: the backtest as of 30 Sep 2025 read from a history that stops there and
+    from one that goes on to 30 Nov is the same (nothing after D is used)."""
+    day = dt.date(2025, 9, 30)
+    cut = _demo_backtest(small_demo_store, day)
+    longer = _demo_backtest(small_demo_store, day, read_to=DEMO_UNTIL)
+    rows = [longer.skus.index(s) for s in cut.skus]
+    assert cut.origins == longer.origins
+    for name in fc.REFERENCES:
+        assert np.allclose(cut.forecasts[name], longer.forecasts[name][rows])
+    assert cut.figures() == pytest.approx(longer.figures())
+
+
+def test_demand_classes_syntetos_boylan(tiny_store):
+    """Weekly sales over 4 in-stock weeks: 2,2,2,2 smooth; 4,0,4,0 intermittent (ADI 2);
+    1,9,1,9 erratic (CV² 0.64); 1,0,9,0 lumpy; a SKU that never sold is intermittent."""
+    pattern = {"S": [2, 2, 2, 2], "I": [4, 0, 4, 0], "E": [1, 9, 1, 9], "L": [1, 0, 9, 0],
+               "N": [0, 0, 0, 0]}
+    orders, lines, snaps = [], [], []
+    for w in range(4):
+        for d in range(7):
+            day = dt.date(2025, 6, 2) + dt.timedelta(weeks=w, days=d)
+            for sku, units in pattern.items():
+                snaps.append({"snapshot_date": day, "sku": sku, "on_hand": 50,
+                              "committed": 0, "incoming": 0})
+                if d == 0 and units[w]:
+                    oid = f"{sku}{w}"
+                    when = at(f"{day} 12:00")
+                    orders.append({"order_id": oid, "order_number": oid, "created_at": when})
+                    lines.append({"order_id": oid, "line_number": 1, "created_at": when,
+                                  "sku": sku, "quantity": units[w], "unit_price": 10.0})
+    products = [{"sku": s, "product_id": s, "title": s, "category": "c", "price": 10.0}
+                for s in pattern]
+    store = tiny_store({"orders": orders, "order_lines": lines, "inventory_snapshots": snaps,
+                        "products": products})
+    t = store.table
+    history = fc.demand_history(t("orders"), t("order_lines"), t("inventory_snapshots"),
+                                t("products"), None,
+                                window=Window.of("2025-06-02", "2025-06-29", zone=ZONE))
+    classes = dict(zip(history.skus, fc.demand_classes(history, len(history.days) - 1)))
+    assert classes == {"S": "smooth", "I": "intermittent", "E": "erratic", "L": "lumpy",
+                       "N": "intermittent"}
 
 
 def test_forecast_uses_only_data_up_to_the_origin(small_demo_store):
@@ -101,3 +190,49 @@ def test_forecast_uses_only_data_up_to_the_origin(small_demo_store):
     b = fc.forecast_weeks(cut, origin=origin)
     rows = [full.skus.index(s) for s in cut.skus]
     assert np.allclose(a[rows], b)
+
+
+def _promo_history(n_days, promotions, units):
+    """One SKU selling `units[day]`, always in stock, with the given promotions
+    (code, kind, first day index, last day index)."""
+    days = pd.date_range("2024-01-01", periods=n_days, freq="D")
+    frame = pd.DataFrame([{"promo_code": code, "kind": kind, "first_day": days[a],
+                           "last_day": days[b]} for code, kind, a, b in promotions])
+    return fc.DemandHistory(days=days, skus=("A",), categories=("c",),
+                            category_of=np.array([0]), units=np.asarray(units)[None, :],
+                            available=np.full((1, n_days), 50.0),
+                            incoming=np.zeros((1, n_days)), promotions=frame)
+
+
+def test_a_promotion_repeated_yearly_gets_the_mean_lift_of_its_past_runs():
+    """P ran 3 days a year for two years (units ×2, then ×1.5: lifts 1.75 and 1.375 at
+    PROMO_WEIGHT 0.75); a 7-day sale of the same kind sold ×3 once. The planned third P gets
+    the mean of its own runs (1.5625), not the median of the kind's promotion days (2.5)."""
+    units = np.full(940, 10.0)
+    units[100:107] = 30.0
+    units[200:203] = 20.0
+    units[564:567] = 15.0
+    history = _promo_history(940, [("Q1", "percent", 100, 106), ("P1", "percent", 200, 202),
+                                   ("P2", "percent", 564, 566), ("P3", "percent", 928, 930)],
+                             units)
+    daily = fc.forecast_daily(history, origin=history.days[910].date(), days=28)[0]
+    week = daily[14:21]  # days 925–931: P3 on 928–930
+    assert week[3:6] / week[0] == pytest.approx([1.5625] * 3)
+    assert week[6] == pytest.approx(week[0])
+
+
+def test_overlapping_promotions_take_the_larger_lift():
+    """A one-day sale (units ×3 last year: lift 2.5) on the first day of a 20-day free-shipping
+    promotion (units ×1.29 over its days: lift 1.2175), listed after it; the day they overlap
+    gets the larger lift, the other days the long one's."""
+    units = np.full(800, 10.0)
+    units[200:220] = 12.0
+    units[200] = 30.0
+    history = _promo_history(800, [("C1", "percent", 200, 200),
+                                   ("L1", "free_shipping", 200, 219),
+                                   ("C2", "percent", 564, 564),
+                                   ("L2", "free_shipping", 564, 583)], units)
+    daily = fc.forecast_daily(history, origin=history.days[540].date(), days=56)[0]
+    week = daily[21:28]  # one forecast week, days 562–568: C2 and L2 start on 564
+    assert week[2] / week[0] == pytest.approx(2.5)
+    assert week[3:] / week[0] == pytest.approx([1.2175] * 4)

@@ -41,30 +41,35 @@ def plan_store(tiny_store):
 
 
 def test_reorder_plan_golden(plan_store):
-    """A: velocity 2, safety 2 × 7 = 14, reorder point 2 × 7 + 14 = 28; position 10 ≤ 28
-    → order now (1 July): forecast over 7 + 28 days = 70 − 10 available − 0 incoming = 60
-    units at £4 = £240. B: velocity 1, reorder point 14; 100 − 1 a day reaches 14 after 86
-    days, beyond the 30-day plan → not listed."""
+    """Four weeks of history: too short for a backtest, so the lead-time error is that of
+    Poisson demand. A: forecast 2 a day, 14 over the 7-day lead time, σ = √14 = 3.742,
+    safety = 1.645 × 3.742 = 6.154 (95%), reorder point 14 + 6.154 = 20.154; position 10
+    ≤ 20.154 → order now (1 July): forecast over 7 + 28 days = 70 + 6.154 − 10 available −
+    0 incoming = 66.154 → 67 units at £4 = £268. B: 1 a day, reorder point 7 + 1.645 × √7
+    = 11.35; 100 − 1 a day reaches it after 89 days, beyond the 30-day plan → not listed."""
     t = plan_store.table
     history = fc.demand_history(t("orders"), t("order_lines"), t("inventory_snapshots"),
                                 t("products"), None, window=Window.of("2025-06-01",
                                                                       "2025-06-30", zone=ZONE))
     plan = planning.reorder_plan(history, t("products"), t("inventory_snapshots"), t("orders"),
-                                 t("order_lines"), None, as_of=D, safety_days=7, cover_days=28)
+                                 t("order_lines"), None, as_of=D, service_level=0.95,
+                                 cover_days=28)
     assert plan.sku.tolist() == ["A"]
     row = plan.iloc[0]
-    assert (row.velocity, row.safety_stock, row.reorder_point) == (2.0, 14.0, 28.0)
+    assert row.velocity == 2.0 and row.safety_basis == "Poisson"
+    assert row.safety_stock == pytest.approx(6.1545, abs=1e-4)
+    assert row.reorder_point == pytest.approx(20.1545, abs=1e-4)
     assert row.order_by_date == pd.Timestamp("2025-07-01") and row.is_due_now
-    assert (row.suggested_quantity, row.order_cost) == (60, 240.0)
-    assert planning.plan_by_supplier(plan).iloc[0].order_cost == 240.0
+    assert (row.suggested_quantity, row.order_cost) == (67, 268.0)
+    assert planning.plan_by_supplier(plan).iloc[0].order_cost == 268.0
 
 
 def test_order_later_in_the_month():
-    """Position 20, 1 a day, reorder point 12: reached on day 8 (20 − 8 = 12); order
-    then forecast 7 + 14 = 21 − 12 = 9 units."""
+    """Position 20, 1 a day, safety 5: reorder point 7 + 5 = 12, reached on day 8 (20 − 8 =
+    12); order then forecast 7 + 14 = 21 + 5 safety − 12 = 14 units."""
     import numpy as np
-    assert planning.order_schedule(20, np.full(60, 1.0), reorder_point=12, lead_days=7,
-                                   cover_days=14, horizon_days=30) == (8, 9)
+    assert planning.order_schedule(20, np.full(60, 1.0), safety_stock=5, lead_days=7,
+                                   cover_days=14, horizon_days=30) == (8, 14)
 
 
 def test_abc_classes_80_15_5(tiny_store):
@@ -83,3 +88,39 @@ def test_abc_classes_80_15_5(tiny_store):
     assert classes.abc_class.tolist() == ["A", "A", "B", "B", "C"]
     summary = planning.abc_summary(classes).set_index("abc_class")
     assert summary.gross_sales.tolist() == [80.0, 16.0, 4.0]
+
+
+
+def test_purchase_orders_are_the_plan_as_lines_by_supplier():
+    """Plan lines of suppliers T (by 3 July), S (by 1 and 9 July) and none (by 2 July):
+    S's lines first (its first order-by date is the soonest), then the unnamed supplier,
+    then T; a line without a unit cost has no total and leaves its supplier's total alone."""
+    plan = pd.DataFrame({
+        "sku": ["A", "B", "C", "D"], "title": ["Mug", "Cup", "Jug", "Pot"],
+        "supplier": ["S", "T", None, "S"], "suggested_quantity": [60, 5, 2, 10],
+        "unit_cost": [4.0, 3.0, float("nan"), 1.5], "order_cost": [240.0, 15.0, float("nan"),
+                                                                   15.0],
+        "order_by_date": pd.to_datetime(["2025-07-01", "2025-07-03", "2025-07-02",
+                                         "2025-07-09"])})
+    lines = planning.purchase_orders(plan)
+    assert lines.columns.tolist() == ["supplier", "sku", "title", "quantity", "unit_cost",
+                                      "line_total", "order_by_date", "supplier_total"]
+    assert lines[["supplier", "sku", "quantity"]].values.tolist() == [
+        ["S", "A", 60], ["S", "D", 10], ["(no supplier)", "C", 2], ["T", "B", 5]]
+    assert lines.supplier_total.tolist() == [255.0, 255.0, 0.0, 15.0]
+    assert pd.isna(lines.line_total[2])
+    assert planning.purchase_orders(plan.iloc[:0]).empty
+
+
+def test_the_inventory_report_hands_the_purchase_orders_over(plan_store):
+    """The report's section hands the whole reorder plan of D over as purchase_orders."""
+    from opslib.exports import LIST_MIME
+    from opslib.views.monthly import data, inventory_planning
+
+    day = dt.date(2025, 6, 30)
+    expected = planning.purchase_orders(data.reorder_plan(plan_store, day))
+    block = inventory_planning.purchase_orders(plan_store, day).parts[0]
+    handed = block.extra[LIST_MIME]
+    assert handed["name"] == "purchase_orders" and len(expected) > 0
+    assert handed["rows"] == [[v.isoformat() if hasattr(v, "isoformat") else v
+                               for v in row] for row in expected.values.tolist()]

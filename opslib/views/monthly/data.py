@@ -21,7 +21,7 @@ from opslib.store import Store, Window
 
 __all__ = ["TREND_MONTHS", "first_order_day", "COHORT_MONTHS", "sales_figures", "customer_figures",
            "customer_history", "repeat_figures", "policy_figures", "marketing_figures", "demand_history",
-           "backtest", "reorder_plan", "stock_health", "trend"]
+           "backtest", "reorder_plan", "backtest_stockouts", "stock_health", "trend"]
 
 TREND_MONTHS = 13
 COHORT_MONTHS = 12
@@ -129,19 +129,36 @@ def demand_history(store: Store, day: dt.date) -> forecast.DemandHistory:
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def backtest(store: Store, day: dt.date) -> pd.DataFrame:
-    """forecast.backtest as of D."""
-    return forecast.backtest(demand_history(store, day), report_date=day)
+def backtest(store: Store, day: dt.date) -> forecast.Backtest | None:
+    """forecast.backtest as of D (None when the history is too short for one)."""
+    history = demand_history(store, day)
+    if not forecast.can_backtest(history, day):
+        return None
+    return forecast.backtest(history, report_date=day)
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def reorder_plan(store: Store, day: dt.date) -> pd.DataFrame:
-    """planning.reorder_plan as of D with the settings' safety and cover days."""
+    """planning.reorder_plan as of D with the settings' service level and cover days."""
     t, rules = store.table, store.settings.stock
     return planning.reorder_plan(
         demand_history(store, day), t("products"), t("inventory_snapshots"), t("orders"),
         t("order_lines"), _optional(store, "purchase_orders"), as_of=store.window(day),
-        safety_days=rules.safety_days, cover_days=rules.cover_days)
+        service_level=rules.service_level, cover_days=rules.cover_days,
+        backtest=backtest(store, day))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def backtest_stockouts(store: Store, day: dt.date) -> pd.DataFrame | None:
+    """planning.backtest_stockouts as of D (None without a backtest)."""
+    t, rules, tested = store.table, store.settings.stock, backtest(store, day)
+    if tested is None:
+        return None
+    return planning.backtest_stockouts(
+        demand_history(store, day), tested, t("products"), t("inventory_snapshots"),
+        t("orders"), t("order_lines"), _optional(store, "purchase_orders"),
+        as_of=store.window(day), service_level=rules.service_level,
+        cover_days=rules.cover_days)
 
 
 @functools.lru_cache(maxsize=_CACHE)

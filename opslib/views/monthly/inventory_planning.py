@@ -8,6 +8,7 @@ import pandas as pd
 
 from opslib import charts
 from opslib import display as show
+from opslib.exports import action_list
 from opslib.metrics import forecast, planning
 from opslib.store import Store
 from opslib.views.base import section
@@ -15,7 +16,7 @@ from opslib.views.monthly import data
 from opslib.views.monthly.common import table, tiles
 
 __all__ = ["FORECAST_ROWS", "summary", "demand", "forecast_quality", "reorder", "abc",
-           "slow_and_dead", "figures"]
+           "slow_and_dead", "figures", "purchase_orders"]
 
 # The tables this page reads: `playbook run` checks them against the data contract
 # before the notebook runs (a test keeps this in step with what the page reads).
@@ -25,6 +26,7 @@ READS = ("products", "orders", "order_lines", "inventory_snapshots", "purchase_o
 FORECAST_ROWS = 30
 _PLAN_UNITS = {"available": "count", "incoming": "count", "velocity": "number",
                "lead_time_days": "count", "safety_stock": "number", "reorder_point": "number",
+               "lead_time_error": "number",
                "order_by_date": "date", "suggested_quantity": "count", "unit_cost": "money",
                "order_cost": "money"}
 
@@ -74,18 +76,37 @@ def demand(store: Store, day: dt.date) -> list:
 
 @section("Forecast quality (backtest)")
 def forecast_quality(store: Store, day: dt.date) -> list:
-    """WAPE of the forecast and of the naive baseline (last 28 days' average)."""
-    frame = data.backtest(store, day)
-    total = frame.iloc[-1]
-    better = total.forecast_wape < total.baseline_wape
-    return [table(store, frame.drop(columns="origin"),
-                  units={"count_sku_weeks": "count", "actual_units": "count",
-                         "forecast_wape": "rate", "baseline_wape": "rate"}),
-            show.note(f"Over {total.count_sku_weeks:,} SKU-weeks in stock all week, the "
-                      f"forecast's error (WAPE) is {total.forecast_wape:.1%} against "
-                      f"{total.baseline_wape:.1%} for the naive baseline: the forecast is "
-                      f"{'better' if better else 'not better'}.",
-                      kind="info" if better else "warning")]
+    """The forecast's error over a year of rolling origins, against three references."""
+    tested = data.backtest(store, day)
+    if tested is None:
+        return [show.note("Less than 12 weeks of history: no backtest yet. Safety stock "
+                          "assumes Poisson demand until there is one.", kind="info")]
+    values = tested.figures()
+    room = values["share_of_room_captured"]
+    misses = ([] if room is not None and room >= 0.5 else ["under half the room"]) + \
+        ([] if values["forecast_wape"] <= values["seasonal_naive_wape"]
+         else ["worse than seasonal naive"])
+    good = not misses
+    items = [show.Tile("Forecast error (WAPE)", values["forecast_wape"], "rate"),
+             show.Tile("Baseline (28-day mean)", values["baseline_wape"], "rate"),
+             show.Tile("Seasonal naive", values["seasonal_naive_wape"], "rate"),
+             show.Tile("Hindsight (the floor)", values["hindsight_wape"], "rate"),
+             show.Tile("Forecast bias", values["forecast_bias"], "rate"),
+             show.Tile("Share of the room captured", room, "rate", flagged=not good)]
+    rates = {f"{name}_wape": "rate" for name in forecast.REFERENCES}
+    verdict = (f"captures {room:.0%} of the room between the baseline and hindsight"
+               if room is not None else "has no room to gain over the baseline")
+    if misses:
+        verdict += (": " + " and ".join(misses)
+                    + " (the targets: at least half, and no worse than seasonal naive)")
+    return [tiles(store, items),
+            show.note(f"{len(tested.origins)} origins over the last year, each forecasting 8 "
+                      f"weeks; scored on {int(tested.scored.sum()):,} SKU-weeks in stock all "
+                      f"week. The forecast {verdict}.", kind="info" if good else "warning"),
+            table(store, tested.by_horizon(), title="Error by weeks ahead",
+                  units={"count_sku_weeks": "count", **rates, "forecast_bias": "rate"}),
+            table(store, tested.by_origin().drop(columns="origin"), title="Error by origin",
+                  units={"count_sku_weeks": "count", "actual_units": "count", **rates})]
 
 
 @section("Reorder plan")
@@ -102,7 +123,24 @@ def reorder(store: Store, day: dt.date) -> list:
                   empty="Nothing to reorder in the next 30 days."),
             table(store, plan.drop(columns="is_lead_time_known"), highlight="is_due_now",
                   title="By SKU (red: order now)", units=_PLAN_UNITS,
-                  empty="Nothing to reorder in the next 30 days."), *notes]
+                  empty="Nothing to reorder in the next 30 days."), *notes,
+            *_stockouts_avoided(store, day)]
+
+
+def _stockouts_avoided(store: Store, day: dt.date) -> list:
+    frame = data.backtest_stockouts(store, day)
+    if frame is None:
+        return []
+    total = frame.iloc[-1]
+    level = store.settings.stock.service_level
+    return [show.note(f"In the backtest, SKUs were out of stock on {total.count_stockout_days:,}"
+                      f" SKU-days; ordering by this plan (safety stock for a {level:.0%} "
+                      f"service level) would have avoided {total.count_stockout_days_avoided:,}"
+                      f" of them.", kind="info"),
+            table(store, frame.drop(columns="origin"), title="Stock-outs the plan would have "
+                  "avoided (backtest)", units={"count_stockout_days": "count",
+                                               "count_stockout_days_avoided": "count",
+                                               "share_stockout_days_avoided": "rate"})]
 
 
 @section("ABC classes")
@@ -132,10 +170,28 @@ def slow_and_dead(store: Store, day: dt.date) -> list:
 
 
 def figures(store: Store, day: dt.date) -> dict[str, float | None]:
-    """stock_value, count_skus_to_reorder, forecast_wape, baseline_wape."""
+    """stock_value, count_skus_to_reorder and the backtest's figures (forecast_wape,
+    baseline_wape, seasonal_naive_wape, hindsight_wape, forecast_bias,
+    share_of_room_captured; None without a backtest)."""
     values = planning.stock_figures(data.stock_health(store, day), data.reorder_plan(store, day))
-    quality = data.backtest(store, day).iloc[-1]
+    tested = data.backtest(store, day)
+    quality = tested.figures() if tested is not None else dict.fromkeys(
+        ["forecast_wape", "baseline_wape", "seasonal_naive_wape", "hindsight_wape",
+         "forecast_bias", "share_of_room_captured"])
     return {"stock_value": values["stock_value"],
-            "count_skus_to_reorder": values["count_skus_to_reorder"],
-            "forecast_wape": float(quality.forecast_wape),
-            "baseline_wape": float(quality.baseline_wape)}
+            "count_skus_to_reorder": values["count_skus_to_reorder"], **quality}
+
+
+@section("Draft purchase orders")
+def purchase_orders(store: Store, day: dt.date) -> list:
+    """The reorder plan as purchase-order lines grouped by supplier (lists/purchase_orders.csv)."""
+    lines = planning.purchase_orders(data.reorder_plan(store, day))
+    return [action_list("purchase_orders", lines, contacts=False, limit=FORECAST_ROWS,
+                        currency=store.settings.store.currency,
+                        units={"quantity": "count", "unit_cost": "money",
+                               "line_total": "money", "order_by_date": "date",
+                               "supplier_total": "money"},
+                        empty="Nothing to reorder in the next 30 days."),
+            show.note("One line per SKU to order in the next 30 days, grouped by supplier "
+                      "(soonest order-by date first): check the quantities, then send each "
+                      "supplier its lines.")]
