@@ -1,5 +1,5 @@
 """Settings from playbook.toml: store, service levels, stock rules, targets, runs, goals,
-engine.
+engine, loyalty tiers.
 
 Found by an explicit path, else the PLAYBOOK_SETTINGS environment variable, else the
 workspace's playbook.toml (see opslib.workspace: $PLAYBOOK_HOME, else the nearest folder at
@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from opslib.errors import MissingFileError, SettingsError
 from opslib.workspace import WorkspaceNotFound, find_workspace
 
-__all__ = ["Settings", "load_settings", "ENV_VAR", "GOAL_KEYS", "EVERY_MONTH", "ENGINES",
-           "redact_password"]
+__all__ = ["Settings", "LoyaltyTier", "load_settings", "ENV_VAR", "GOAL_KEYS", "EVERY_MONTH",
+           "ENGINES", "redact_password"]
 
 ENV_VAR = "PLAYBOOK_SETTINGS"
 
@@ -54,7 +54,7 @@ class ServiceSettings:
 class StockSettings:
     low_cover_days: int = 14
     bestseller_count: int = 20
-    safety_days: int = 7
+    service_level: float = 0.95  # chance a lead time's demand fits in the reorder point
     cover_days: int = 28
 
 
@@ -79,6 +79,8 @@ class RunSettings:
     smtp_user: str = ""  # password from $PLAYBOOK_SMTP_PASSWORD, never from a file
     mail_from: str = ""
     mail_to: str = ""
+    send_digest: bool = False  # post a digest after each run (opslib.runs.digest)
+    reports_url: str = ""  # where OUT is served, for links in the digest
 
 
 ENGINES = ("duckdb", "postgres", "spark")
@@ -93,6 +95,58 @@ class EngineSettings:
     tables: str = ""  # spark: a Parquet folder or URI, or a database; postgres: a schema
     password_env: str = "PLAYBOOK_DB_PASSWORD"  # PostgreSQL password or Spark Connect token
     options: dict[str, Any] = field(default_factory=dict)  # Spark configuration
+
+
+@dataclass(frozen=True)
+class LoyaltyTier:
+    """A loyalty tier: reached with at least `min_spend` and `min_orders` (see LoyaltySettings)."""
+
+    name: str
+    min_spend: float = 0.0
+    min_orders: int = 1
+
+
+@dataclass(frozen=True)
+class LoyaltySettings:
+    """Loyalty tiers, lowest first; a customer's tier is the highest whose thresholds they
+    reach with their spend (gross − discounts) and orders up to D, over the last
+    `window_days` days (0 = their whole history)."""
+
+    tiers: tuple[LoyaltyTier, ...] = (
+        LoyaltyTier("Bronze", 0.0, 1), LoyaltyTier("Silver", 200.0, 2),
+        LoyaltyTier("Gold", 500.0, 4))
+    window_days: int = 0
+
+
+def _loyalty_tiers(value: Any) -> tuple[LoyaltyTier, ...]:
+    """`[loyalty] tiers` checked: a list of tables with a name, min_spend and min_orders,
+    each tier strictly above the one before (never lower in either threshold)."""
+    example = '[{name = "Bronze", min_spend = 0, min_orders = 1}, ...]'
+    if not isinstance(value, (list, tuple)) or not value:
+        raise _fail("loyalty.tiers", f"a list of tiers such as {example}", value)
+    tiers: list[LoyaltyTier] = []
+    for i, raw in enumerate(value, start=1):
+        key = f"loyalty.tiers[{i}]"
+        raw = asdict(raw) if isinstance(raw, LoyaltyTier) else raw
+        if not isinstance(raw, dict) or set(raw) - {"name", "min_spend", "min_orders"} \
+                or "name" not in raw:
+            raise _fail(key, "a table with name, min_spend and min_orders", raw)
+        name, spend, count = raw["name"], raw.get("min_spend", 0), raw.get("min_orders", 1)
+        if not isinstance(name, str) or not name.strip() or name in {t.name for t in tiers}:
+            raise _fail(f"{key}.name", "a name not used by another tier", name)
+        if type(spend) not in (int, float) or spend < 0:
+            raise _fail(f"{key}.min_spend", "an amount, 0 or more", spend)
+        if type(count) is not int or count < 0:
+            raise _fail(f"{key}.min_orders", "a whole number, 0 or more", count)
+        tier = LoyaltyTier(name, float(spend), count)
+        if tiers and (tier.min_spend < tiers[-1].min_spend
+                      or tier.min_orders < tiers[-1].min_orders
+                      or (tier.min_spend, tier.min_orders) == (tiers[-1].min_spend,
+                                                               tiers[-1].min_orders)):
+            raise _fail(key, f"a tier above {tiers[-1].name!r} (tiers lowest first: no "
+                        f"threshold lower than the tier before, at least one higher)", raw)
+        tiers.append(tier)
+    return tuple(tiers)
 
 
 GOAL_KEYS = ("net_sales", "orders", "new_customers", "gross_profit")
@@ -146,6 +200,7 @@ _SECTIONS = {
     "runs": RunSettings,
     "goals": GoalSettings,
     "engine": EngineSettings,
+    "loyalty": LoyaltySettings,
 }
 
 
@@ -180,6 +235,12 @@ def _check_store(s: StoreSettings) -> None:
 
 
 _SPARK_MASTER = re.compile(r"local(\[(\d+|\*)\])?|(spark|sc|k8s|mesos)://\S+|yarn")
+
+
+def _check_stock(s: StockSettings) -> None:
+    if not 0.5 <= s.service_level < 1:
+        raise _fail("stock.service_level", "a share from 0.5 to 0.999 (0.95 means 95% of "
+                    "lead times end with stock left)", s.service_level)
 
 
 def _check_engine(e: EngineSettings) -> None:
@@ -227,6 +288,19 @@ def redact_password(url: str) -> str:
                        parts.query, parts.fragment))
 
 
+def _check_runs(r: RunSettings) -> None:
+    if r.send_digest and not (r.webhook_url or r.smtp_host):
+        raise SettingsError("settings key 'runs.send_digest'", expected="webhook_url or "
+                            "smtp_host set in [runs] to send the digest by",
+                            found="send_digest = true with neither",
+                            fix="Set webhook_url and/or smtp_host (with mail_from and "
+                                "mail_to) in [runs] of playbook.toml, or set send_digest "
+                                "= false.")
+    if r.reports_url and urlsplit(r.reports_url).scheme not in ("http", "https"):
+        raise _fail("runs.reports_url", "a web address starting with https:// or http:// "
+                    "(or \"\" to give the reports' folder instead)", r.reports_url)
+
+
 def _check_targets(t: TargetSettings) -> None:
     for name, band in t.bands.items():
         if not isinstance(band, dict) or set(band) - {"low", "high"}:
@@ -252,6 +326,7 @@ class Settings:
     runs: RunSettings = field(default_factory=RunSettings)
     goals: GoalSettings = field(default_factory=GoalSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    loyalty: LoyaltySettings = field(default_factory=LoyaltySettings)
     source: str = "defaults"
 
     @classmethod
@@ -272,10 +347,19 @@ class Settings:
             defaults = kind()
             checked = {}
             for key, value in values.items():
+                if section == "stock" and key == "safety_days":
+                    raise SettingsError("settings key 'stock.safety_days'", expected=(
+                        "service_level, the share of lead times whose demand the stock "
+                        "should cover (safety stock now comes from the forecast's error)"),
+                        found=f"safety_days = {value!r}",
+                        fix="In [stock] of playbook.toml replace safety_days with "
+                            "service_level = 0.95 (or the level you want, 0.5 to 0.999).")
                 if key not in known:
                     raise _fail(f"{section}.{key}", f"one of {sorted(known)}", key)
                 default = getattr(defaults, key)
-                if isinstance(default, dict):
+                if section == "loyalty" and key == "tiers":
+                    checked[key] = _loyalty_tiers(value)
+                elif isinstance(default, dict):
                     if not isinstance(value, dict):
                         raise _fail(f"{section}.{key}", "a table", value)
                     checked[key] = value
@@ -283,7 +367,9 @@ class Settings:
                     checked[key] = _check_value(f"{section}.{key}", value, default)
             built[section] = kind(**checked)
         _check_store(built["store"])
+        _check_stock(built["stock"])
         _check_targets(built["targets"])
+        _check_runs(built["runs"])
         _check_goals(built["goals"])
         _check_engine(built["engine"])
         return cls(**built, source=source)
@@ -353,7 +439,7 @@ def _in_file(err: SettingsError, path: Path, text: str) -> SettingsError:
 def _line_of(text: str, key: str) -> int | None:
     """The line of `section.name` (or of `[section]`) in a TOML text, if it is written plainly."""
     section, _, name = key.partition(".")
-    name = name.split(".")[0]
+    name = re.split(r"[.\[]", name)[0]
     in_section = False
     for number, line in enumerate(text.splitlines(), start=1):
         header = re.fullmatch(r"\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?", line)

@@ -34,7 +34,7 @@ WARNINGS_MIME = "application/vnd.opslib.warnings+json"
 UNITS = glossary.UNITS
 # Columns whose text is data, not a category: never put in words.
 _VERBATIM = re.compile(r"(^|_)(id|sku|email|phone|number|code|url|title|subject|name|note|"
-                       r"campaign|task|reasons)$")
+                       r"campaign|task|reasons|comment)$")
 # Inline styles, not a <style> sheet: JupyterLab strips style sheets (and classes) from
 # outputs of notebooks it does not trust, such as a report opened from outputs/.
 _FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;"

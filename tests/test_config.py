@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 
 import pytest
 
 from opslib.config import Settings, load_settings
 from opslib.errors import MissingFileError, SettingsError
+from opslib.runs.runner import settings_toml
 
 
 def test_defaults_without_any_file(tmp_path, monkeypatch):
@@ -78,3 +80,41 @@ def test_example_settings_file_is_valid():
 
     example = Path(__file__).resolve().parents[1] / "playbook.toml"
     assert load_settings(example).store.timezone
+
+
+def test_loyalty_tiers_are_read_lowest_first(tmp_path):
+    """[loyalty] tiers from playbook.toml, with min_orders defaulting to 1; they reach the
+    notebook kernel through to_dict and come back the same."""
+    path = tmp_path / "playbook.toml"
+    path.write_text('[loyalty]\ntiers = [{ name = "Friend", min_spend = 0 },\n'
+                    '  { name = "VIP", min_spend = 500, min_orders = 4 }]\nwindow_days = 365\n')
+    loyalty = load_settings(path).loyalty
+    assert [(t.name, t.min_spend, t.min_orders) for t in loyalty.tiers] == \
+        [("Friend", 0.0, 1), ("VIP", 500.0, 4)]
+    assert loyalty.window_days == 365
+    assert Settings.from_dict(load_settings(path).to_dict()).loyalty == loyalty
+    handed = tomllib.loads(settings_toml(load_settings(path)))  # what a run's kernels read
+    assert Settings.from_dict(handed).loyalty == loyalty
+    assert Settings().loyalty.tiers[-1].name == "Gold"
+
+
+@pytest.mark.parametrize("tiers, key, words", [
+    ("[]", "loyalty.tiers", "a list of tiers"),
+    ('[{ name = "A", min_spend = 100 }, { name = "B", min_spend = 50, min_orders = 2 }]',
+     "loyalty.tiers[2]", "a tier above 'A'"),
+    ('[{ name = "A" }, { name = "A", min_spend = 50 }]', "loyalty.tiers[2].name",
+     "not used by another tier"),
+    ('[{ name = "A", min_spend = -5 }]', "loyalty.tiers[1].min_spend", "0 or more"),
+    ('[{ name = "A", min_orders = 1.5 }]', "loyalty.tiers[1].min_orders", "whole number"),
+    ('[{ name = "A", spend = 5 }]', "loyalty.tiers[1]", "name, min_spend and min_orders"),
+    ('[{ name = "A" }, { name = "B" }]', "loyalty.tiers[2]", "at least one higher"),
+])
+def test_bad_loyalty_tiers_name_the_tier_file_and_line(tmp_path, tiers, key, words):
+    """A bad tier names itself (its place in the list), the file and the line of tiers."""
+    path = tmp_path / "shop.toml"
+    path.write_text(f'[store]\nname = "x"\n\n[loyalty]\ntiers = {tiers}\n')
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    message = str(caught.value)
+    assert f"'{key}'" in message and words in message, message
+    assert f"{path}, line 5" in message and caught.value.line == 5

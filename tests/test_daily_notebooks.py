@@ -19,8 +19,8 @@ from demo_data import DEMO_UNTIL
 from notebook_runs import copy_without, displayed, error_outputs, run_notebook, write_settings
 
 from opslib.display import KPIS_MIME, WARNINGS_MIME
-from opslib.metrics import (fulfilment, kpis, marketing, profit, returns, sales, stock, support,
-                            web)
+from opslib.metrics import (fulfilment, kpis, marketing, outreach, profit, returns, sales,
+                            stock, support, web)
 from opslib.store import Store, Window
 from opslib.views.daily import journal
 
@@ -35,7 +35,8 @@ DAILY_FIGURES = {
     "count_orders_past_ship_by", "count_shipments_late", "count_returns_open",
     "count_refunds_due", "count_skus_out_of_stock", "count_skus_low_cover",
     "count_calendar_items_due", "count_todo_tasks", "cogs", "gross_profit", "gross_margin_rate",
-    "unknown_cost_rate",
+    "unknown_cost_rate", "count_unpaid_orders", "count_abandoned_checkouts",
+    "count_review_requests",
 }
 PARAMETERS = ("data_dir", "report_date", "settings_file")
 MAX_CODE_LINES = 8
@@ -128,6 +129,12 @@ def _from_metrics(store: Store, day: dt.date) -> dict[str, float | None]:
         "count_calendar_items_due": int(marketing.calendar_items(
             t("content_calendar"), as_of=d).is_due.sum()),
         "count_todo_tasks": len(journal.todo_frame(store, day)[0]),
+        "count_unpaid_orders": len(outreach.unpaid_orders(t("orders"), as_of=d)),
+        "count_abandoned_checkouts": int(outreach.abandoned_checkouts(
+            t("checkouts"), t("orders"), t("customers"), as_of=d).has_marketing_consent.sum()),
+        "count_review_requests": int(outreach.review_requests(
+            t("orders"), t("shipments"), t("returns"), t("tickets"), t("surveys"),
+            t("customers"), as_of=d).email.notna().sum()),
         **{name: value for name, value in profit.profit_totals(profit.daily_profit(
             t("orders"), t("order_lines"), t("returns"), t("products"), t("purchase_orders"),
             window=d)).items()

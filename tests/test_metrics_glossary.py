@@ -12,14 +12,16 @@ import pandas as pd
 import pytest
 from demo_data import DEMO_UNTIL
 
-from opslib.metrics import fulfilment, kpis, marketing, returns, sales, stock, support, web
+from opslib.metrics import (
+    fulfilment, kpis, marketing, outreach, returns, sales, stock, support, web,
+)
 from opslib.metrics.common import count_by_age
 from opslib.store import Window
 from opslib.views.daily import data, journal
 from opslib.views.daily.data import as_of
 
 GLOSSARY = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
-DAILY_MODULES = (sales, fulfilment, returns, support, stock, marketing, web, kpis)
+DAILY_MODULES = (sales, fulfilment, returns, support, stock, marketing, web, kpis, outreach)
 
 
 def glossary_names(text: str) -> set[str]:
@@ -101,6 +103,12 @@ def report_columns(small_demo_store) -> set[str]:
         "web.daily_traffic": lambda: web.daily_traffic(t("web_traffic_daily"), window=week),
         "kpis.daily_kpis": lambda: data.kpi_days(store, day)[0],
         "kpis.compare_kpis": lambda: data.kpi_comparison(store, day),
+        "outreach.abandoned_checkouts": lambda: data.abandoned_checkouts(store, day),
+        "outreach.unpaid_orders": lambda: data.unpaid_orders(store, day),
+        "outreach.review_requests": lambda: data.review_requests(store, day),
+        "outreach.with_contacts": lambda: outreach.with_contacts(
+            t("orders").select("customer_id", "email").limit(5).to_pandas(),
+            t("customers"), as_of=d),
     }
     unlisted = _frame_functions() - set(direct)
     assert not unlisted, f"add these metric functions to the glossary check: {unlisted}"

@@ -344,3 +344,47 @@ def test_a_day_outside_the_picker_is_refused_with_the_reason_not_clamped(page_en
     status = page._status.value
     assert "That value was refused" in status and str(value) in status
     assert f"a day from {page.first_day} to {page.last_day}" in status
+
+
+def test_the_support_page_lists_detractors_to_call_masked(page_env, small_demo_store):
+    """Detractors to call: the low scores of the 30 days to D, worst first, with e-mail
+    and phone masked (table and download) and nothing handed to a runner."""
+    from opslib.exports import LIST_MIME
+    from opslib.metrics import customers
+
+    window = Window.of(DEMO_UNTIL - dt.timedelta(days=29), DEMO_UNTIL,
+                       zone=small_demo_store.zone)
+    expected = customers.detractors(small_demo_store.table("surveys"),
+                                    small_demo_store.table("orders"),
+                                    small_demo_store.table("customers"), window=window)
+    assert len(expected) > 0 and expected.email.notna().any()
+    page = StaffPage.open("support_queue")
+    page.controls(date=True, channel="tickets")
+    page.show(pages.detractors_to_call)
+    html = _html(page)
+    assert min(len(expected), 50) + 1 == html.count("<tr>")
+    assert not any(email in html for email in expected.email.dropna())
+    assert not any(phone in html for phone in expected.phone.dropna())
+    assert "***@" in html
+    block = pages.detractors_to_call(small_demo_store, DEMO_UNTIL).parts[0]
+    assert block.extra is None or LIST_MIME not in block.extra
+
+
+def test_the_warehouse_page_lists_orders_awaiting_payment_masked(page_env, small_demo_store):
+    """Awaiting payment on the pick-list page: every unpaid order of D, e-mail masked and
+    names left out (table and download), nothing handed to a runner."""
+    from opslib.exports import LIST_MIME
+    from opslib.views.daily import data
+
+    expected = data.unpaid_orders(small_demo_store, DEMO_UNTIL)
+    assert len(expected) > 0 and expected.email.notna().any()
+    page = StaffPage.open("pick_list")
+    page.controls(date=True)
+    page.show(pages.awaiting_payment_list)
+    html = _html(page)
+    assert all(number in html for number in expected.order_number)
+    assert not any(email in html for email in expected.email.dropna())
+    assert not any(name in html for name in expected.last_name.dropna())
+    assert "***@" in html
+    block = pages.awaiting_payment_list(small_demo_store, DEMO_UNTIL).parts[0]
+    assert LIST_MIME not in block.extra

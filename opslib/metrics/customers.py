@@ -32,16 +32,28 @@ Definitions (docs/metrics.md, "Monthly"):
   gaps between their consecutive orders, at least 1 day); a one-order customer uses the
   store's median time to second order. active < 0.8 ≤ at risk ≤ 1.5 < lost.
 * CSAT = share of csat scores 4–5; NPS = % promoters (9–10) − % detractors (0–6), −100…100.
+* detractor response: nps 0–6, csat or review 1–2. Worst first = lowest score on a 0–1
+  scale (nps ÷ 10, csat and review (score − 1) ÷ 4), then newest.
+* loyalty tier (settings [loyalty]): the highest tier whose min_spend (gross − discounts)
+  and min_orders the customer reaches with their orders up to D (over the last window_days
+  days, 0 = every order). Previous tier: the same as of the end of the previous month.
+
+The lists to act on (lapsed_regulars, win_back, detractors, segment_list, vip_list) start with
+email, first_name, last_name and end with has_marketing_consent, with the contact rules of
+opslib.metrics.outreach (the customer record as of D; a guest's key is their e-mail).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import ibis
+import numpy as np
 import pandas as pd
 from ibis import _
 
+from opslib.metrics import outreach
 from opslib.metrics.common import SATISFIED_MIN_SCORE, ratio, require, series_ratio
 from opslib.metrics.months import history as full_history
 from opslib.metrics.months import month_of, month_starts, months_back, order_values
@@ -54,7 +66,9 @@ __all__ = [
     "repeat_cohort_month", "repeat_purchase_rate", "cohort_retention", "retention_matrix",
     "frequency_score", "rfm_scores", "rfm_segments", "median_days_to_second_order",
     "lapse_ratios", "lapse_summary", "call_list", "one_time_buyers_not_subscribed",
-    "survey_scores",
+    "survey_scores", "WIN_BACK_DAYS", "lapsed_regulars", "win_back", "segment_list",
+    "detractors", "survey_comments", "tier_of", "loyalty_members", "tier_summary", "vip_list",
+    "tier_moves",
 ]
 
 REPEAT_DAYS = 90
@@ -76,6 +90,10 @@ RFM_SEGMENTS: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
     ("Hibernating", (1, 2), (1, 2)),
 )
 _CUSTOMER_COLUMNS = ("customer_id", "name", "email", "phone", "has_marketing_consent")
+WIN_BACK_DAYS = (60, 180)  # one-time buyers this many days after their only order
+_SCORE_SCALE = {"nps": (0, 10), "csat": (1, 5), "review": (1, 5)}
+_SURVEY_COLUMNS = ("response_id", "customer_id", "order_id", "ticket_id", "submitted_at",
+                   "kind", "score", "comment")
 
 
 def customer_history(orders: ibis.Table, order_lines: ibis.Table, *,
@@ -408,8 +426,9 @@ def call_list(orders: ibis.Table, order_lines: ibis.Table, customers: ibis.Table
     A regular has at least `min_orders` orders; lapsed = lapse status at_risk or lost.
     Grain: customer. Columns: customer_id (empty for a guest known by email), name, email,
     phone (contact details: shown in the owner's report, masked anywhere else), count_orders,
-    last_order_date, days_since_last_order, expected_interval_days, lapse_ratio, lapse_status, sales_amount_lifetime. Customers missing from the customers
-    table are listed with empty contact details.
+    last_order_date, days_since_last_order, expected_interval_days, lapse_ratio,
+    lapse_status, sales_amount_lifetime. Customers missing from the customers table are
+    listed with empty contact details.
     """
     require(customers, "customers", _CUSTOMER_COLUMNS)
     lapsed = lapse_ratios(orders, order_lines, as_of=as_of, history=history)
@@ -489,3 +508,263 @@ def survey_scores(surveys: ibis.Table, *, window: Window) -> pd.DataFrame:
                                                    out.count_nps)
     return out[["month_start", "count_csat", "csat_rate", "count_nps", "net_promoter_score",
                 "count_reviews", "avg_review_score"]].astype({"avg_review_score": "float64"})
+
+
+# ---------------------------------------------------------------------------------------
+# Lists to act on and loyalty tiers
+
+
+def _with_contacts(frame: pd.DataFrame, customers: ibis.Table, *, as_of: Window,
+                   phone: bool = False) -> pd.DataFrame:
+    """Per-customer rows (`customer_id` = the customer key, a guest's being their e-mail)
+    with the contact columns first (opslib.metrics.outreach.with_contacts: the customer
+    record as of D, found by id, else by e-mail) and has_marketing_consent last; `phone`
+    adds the customer's phone after the names."""
+    keys = frame.customer_id.astype(object)
+    guest = keys.astype("string").str.contains("@", regex=False).fillna(False).astype(bool)
+    email = frame["email"] if "email" in frame else pd.Series(None, index=frame.index)
+    base = frame.assign(customer_id=keys.where(~guest, None),
+                        email=email.astype(object).where(email.notna(), keys.where(guest)))
+    out = outreach.with_contacts(base, customers, as_of=as_of)
+    if phone:
+        ids = out.customer_id.dropna().unique().tolist()
+        known = customers.filter(customers.customer_id.isin(ids or [""])).select(
+            "customer_id", "phone").to_pandas().set_index("customer_id").phone
+        out.insert(3, "phone", out.customer_id.map(known).astype(object))
+        out["phone"] = out.phone.where(out.phone.notna(), None)
+    return out.reset_index(drop=True)
+
+
+def lapsed_regulars(orders: ibis.Table, order_lines: ibis.Table, customers: ibis.Table, *,
+                    as_of: Window, history: ibis.Table | None = None) -> pd.DataFrame:
+    """The call list (call_list) as an action list: email, first_name, last_name, phone,
+    then call_list's columns and has_marketing_consent."""
+    frame = call_list(orders, order_lines, customers, as_of=as_of, history=history)
+    return _with_contacts(frame.drop(columns=["name", "phone"]), customers, as_of=as_of,
+                          phone=True)
+
+
+def win_back(orders: ibis.Table, order_lines: ibis.Table, customers: ibis.Table, *,
+             as_of: Window, days: tuple[int, int] = WIN_BACK_DAYS,
+             history: ibis.Table | None = None) -> pd.DataFrame:
+    """One-time buyers whose only order was `days[0]`–`days[1]` days before D.
+
+    Grain: customer. Columns: email, first_name, last_name, customer_id, first_order_date,
+    days_since_last_order, sales_amount_lifetime, has_marketing_consent. Most recent first
+    (the likeliest to come back), then the most valuable.
+    """
+    profiles = customer_profiles(orders, order_lines, as_of=as_of, history=history)
+    once = profiles.filter((profiles.count_orders == 1)
+                           & profiles.days_since_last_order.between(*days))
+    frame = once.select("customer_id", "first_order_date", "days_since_last_order",
+                        "sales_amount_lifetime").to_pandas()
+    frame = frame.sort_values(["days_since_last_order", "sales_amount_lifetime", "customer_id"],
+                              ascending=[True, False, True])
+    return _with_contacts(frame, customers, as_of=as_of).astype(
+        {"days_since_last_order": "int64", "sales_amount_lifetime": "float64"})
+
+
+def segment_list(orders: ibis.Table, order_lines: ibis.Table, customers: ibis.Table, *,
+                 as_of: Window, history: ibis.Table | None = None) -> pd.DataFrame:
+    """Every known customer with their RFM scores and segment: the audience file.
+
+    Grain: customer. Columns: email, first_name, last_name, customer_id, rfm_segment,
+    recency_score, frequency_score, monetary_score, count_orders, first_order_date,
+    last_order_date, days_since_last_order, sales_amount_lifetime, has_marketing_consent.
+    In RFM_SEGMENTS order (Champions first), the most valuable first within a segment.
+    """
+    scored = rfm_scores(orders, order_lines, as_of=as_of, history=history).select(
+        "customer_id", "rfm_segment", "recency_score", "frequency_score", "monetary_score",
+        "count_orders", "first_order_date", "last_order_date", "days_since_last_order",
+        "sales_amount_lifetime").to_pandas()
+    rank = {name: i for i, (name, *_) in enumerate(RFM_SEGMENTS)}
+    scored = scored.assign(rank=scored.rfm_segment.map(rank)).sort_values(
+        ["rank", "sales_amount_lifetime", "customer_id"], ascending=[True, False, True]) \
+        .drop(columns="rank")
+    return _with_contacts(scored, customers, as_of=as_of).astype(
+        {"recency_score": "int64", "frequency_score": "int64", "monetary_score": "int64",
+         "count_orders": "int64", "days_since_last_order": "int64",
+         "sales_amount_lifetime": "float64"})
+
+
+def _score_share(kind: pd.Series, score: pd.Series) -> pd.Series:
+    """A score on a 0–1 scale (0 worst), whatever the kind's range."""
+    low = kind.map({k: lo for k, (lo, _) in _SCORE_SCALE.items()}).astype("float64")
+    high = kind.map({k: hi for k, (_, hi) in _SCORE_SCALE.items()}).astype("float64")
+    return (score.astype("float64") - low) / (high - low)
+
+
+def _responses(surveys: ibis.Table, window: Window) -> pd.DataFrame:
+    """The window's survey responses, worst first (then newest), with is_detractor."""
+    require(surveys, "surveys", _SURVEY_COLUMNS)
+    rows = surveys.filter(in_window(surveys.submitted_at, window))
+    frame = rows.mutate(submitted_date=local_date(rows.submitted_at, window.zone)).select(
+        "response_id", "customer_id", "order_id", "ticket_id", "submitted_at",
+        "submitted_date", "kind", "score", "comment").to_pandas()
+    frame["score"] = frame.score.astype("int64")
+    frame["is_detractor"] = (frame.score <= frame.kind.map(outreach.LOW_SCORES)
+                             .astype("float64")).astype(bool)
+    frame["share"] = _score_share(frame.kind, frame.score)
+    return frame.sort_values(["share", "submitted_at", "response_id"],
+                             ascending=[True, False, True]).reset_index(drop=True)
+
+
+def detractors(surveys: ibis.Table, orders: ibis.Table, customers: ibis.Table, *,
+               window: Window) -> pd.DataFrame:
+    """Responses of the window scoring nps 0–6 or csat/review 1–2, worst first: whom to call.
+
+    The customer is the response's customer_id, else the rated order's customer (or its
+    email for a guest). Grain: response. Columns: email, first_name, last_name, phone,
+    customer_id, submitted_date, kind, score, comment, order_id, ticket_id,
+    has_marketing_consent. Responses without a known customer are kept (contacts empty).
+    """
+    require(orders, "orders", ("order_id", "customer_id", "email"))
+    low = _responses(surveys, window)
+    low = low[low.is_detractor]
+    rated = orders.filter(orders.order_id.isin(low.order_id.dropna().tolist())).select(
+        "order_id", order_customer="customer_id", order_email="email").to_pandas()
+    low = low.merge(rated.assign(order_id=rated.order_id.astype(object)),
+                    on="order_id", how="left")
+    key = low.customer_id.astype(object).where(low.customer_id.notna(), low.order_customer)
+    frame = low.assign(customer_id=key, email=low.order_email.where(key.isna(), None))[
+        ["customer_id", "email", "submitted_date", "kind", "score", "comment", "order_id",
+         "ticket_id"]]
+    return _with_contacts(frame, customers, as_of=Window.of(window.end, zone=window.zone),
+                          phone=True).astype({"score": "int64"})
+
+
+def survey_comments(surveys: ibis.Table, *, window: Window) -> pd.DataFrame:
+    """What customers wrote in the window: responses with a comment, detractors first.
+
+    Grain: response. Columns: submitted_date, kind, score, is_detractor, comment,
+    order_id, ticket_id. Worst score first (on a 0–1 scale across kinds), then newest.
+    Comments are shown as text, escaped (never as HTML).
+    """
+    frame = _responses(surveys, window)
+    written = frame.comment.astype("string").str.strip().fillna("") != ""
+    frame = frame[written].sort_values("is_detractor", ascending=False, kind="stable")
+    return frame[["submitted_date", "kind", "score", "is_detractor", "comment", "order_id",
+                  "ticket_id"]].reset_index(drop=True).astype({"score": "int64"})
+
+
+def tier_of(count_orders: pd.Series, spend: pd.Series, tiers: Sequence) -> pd.Series:
+    """The highest of `tiers` (lowest first; each with name, min_spend, min_orders) whose
+    thresholds are both reached; None below the first.
+
+    >>> from opslib.config import LoyaltyTier
+    >>> tiers = [LoyaltyTier("Bronze", 0, 1), LoyaltyTier("Gold", 100, 3)]
+    >>> tier_of(pd.Series([1, 3, 5, 0]), pd.Series([500.0, 100.0, 99.0, 0.0]), tiers).tolist()
+    ['Bronze', 'Gold', 'Bronze', None]
+    """
+    out = pd.Series([None] * len(count_orders), index=count_orders.index, dtype=object)
+    for tier in tiers:
+        out[(spend >= tier.min_spend) & (count_orders >= tier.min_orders)] = tier.name
+    return out
+
+
+def _tier_counts(placed: ibis.Table, end: dt.date, window_days: int) -> ibis.Table:
+    counted = placed.filter(placed.date_day <= end)
+    if window_days:
+        counted = counted.filter(counted.date_day > end - dt.timedelta(days=window_days))
+    return counted.group_by("customer_id").aggregate(count_orders=_.count(),
+                                                     spend_amount=_.sales_amount.sum())
+
+
+def loyalty_members(orders: ibis.Table, order_lines: ibis.Table, *, as_of: Window,
+                    tiers: Sequence, window_days: int = 0,
+                    history: ibis.Table | None = None) -> pd.DataFrame:
+    """Every known customer's loyalty tier at D and at the end of the previous month.
+
+    Grain: customer (with an order up to D). Columns: customer_id, count_orders,
+    spend_amount (what the tier counts: orders and gross − discounts over the last
+    `window_days` days to D, every order if 0), loyalty_tier, previous_tier, tier_move
+    (`up`, `down`, `new`: no tier before and one now, or empty), first_order_date,
+    last_order_date, sales_amount (gross − discounts from the 1st of D's month to D).
+    """
+    placed = customer_history(orders, order_lines, as_of=as_of, history=history)
+    month_start = month_of(as_of.end, zone=as_of.zone).start
+    before_end = month_start - dt.timedelta(days=1)
+    dates = placed.group_by("customer_id").aggregate(
+        first_order_date=_.date_day.min(), last_order_date=_.date_day.max(),
+        sales_amount=_.sales_amount.sum(where=_.date_day >= month_start)).to_pandas()
+    now = _tier_counts(placed, as_of.end, window_days).to_pandas()
+    before = _tier_counts(placed, before_end, window_days).to_pandas()
+    now["loyalty_tier"] = tier_of(now.count_orders, now.spend_amount, tiers)
+    before["previous_tier"] = tier_of(before.count_orders, before.spend_amount, tiers)
+    out = dates.merge(now, on="customer_id", how="left").merge(
+        before[["customer_id", "previous_tier"]], on="customer_id", how="left")
+    rank = {tier.name: i for i, tier in enumerate(tiers)}
+    was = out.previous_tier.map(rank).astype("float64").fillna(-1)
+    is_ = out.loyalty_tier.map(rank).astype("float64").fillna(-1)
+    out["tier_move"] = np.select([(was < 0) & (is_ >= 0), is_ > was, is_ < was],
+                                 ["new", "up", "down"], "")
+    out["count_orders"] = out.count_orders.fillna(0).astype("int64")
+    out["spend_amount"] = out.spend_amount.fillna(0.0).astype("float64")
+    out["sales_amount"] = out.sales_amount.fillna(0.0).astype("float64")
+    out = out.astype({"loyalty_tier": object, "previous_tier": object})
+    out = out.where(out.notna(), None).astype({"count_orders": "int64"})
+    return out[["customer_id", "count_orders", "spend_amount", "loyalty_tier",
+                "previous_tier", "tier_move", "first_order_date", "last_order_date",
+                "sales_amount"]].sort_values("customer_id").reset_index(drop=True)
+
+
+def tier_summary(members: pd.DataFrame, *, tiers: Sequence, month: Window) -> pd.DataFrame:
+    """Customers, moves, sales and repeat rate per tier at D (highest tier first).
+
+    Grain: tier (every tier, 0 when empty; a `No tier` row when some customers are below
+    the first). Columns: loyalty_tier, count_customers, share_of_customers,
+    count_moved_up (moved up into it this month, new members included), count_moved_down,
+    sales_amount (their gross − discounts in the month to D), share_of_sales, repeat_rate
+    (of its customers who had ordered before the month, the share who ordered in it).
+    """
+    names = [tier.name for tier in reversed(tiers)]
+    frame = members.assign(loyalty_tier=members.loyalty_tier.where(
+        members.loyalty_tier.notna(), "No tier"))
+    if (frame.loyalty_tier == "No tier").any():
+        names.append("No tier")
+    start = pd.Timestamp(month.start)
+    earlier = pd.to_datetime(frame.first_order_date) < start
+    came_back = earlier & (pd.to_datetime(frame.last_order_date) >= start)
+    frame = frame.assign(up=frame.tier_move.isin(["up", "new"]),
+                         down=frame.tier_move == "down", earlier=earlier, came_back=came_back)
+    per = frame.groupby("loyalty_tier").agg(
+        count_customers=("customer_id", "count"), count_moved_up=("up", "sum"),
+        count_moved_down=("down", "sum"), sales_amount=("sales_amount", "sum"),
+        count_earlier=("earlier", "sum"), count_came_back=("came_back", "sum"))
+    out = per.reindex(names).fillna(0).rename_axis("loyalty_tier").reset_index()
+    counts = ["count_customers", "count_moved_up", "count_moved_down"]
+    out[counts] = out[counts].astype("int64")
+    out["sales_amount"] = out.sales_amount.astype("float64")
+    out["share_of_customers"] = series_ratio(
+        out.count_customers, pd.Series(out.count_customers.sum(), index=out.index))
+    out["share_of_sales"] = series_ratio(
+        out.sales_amount, pd.Series(out.sales_amount.sum(), index=out.index))
+    out["repeat_rate"] = series_ratio(out.count_came_back, out.count_earlier)
+    return out[["loyalty_tier", "count_customers", "share_of_customers", "count_moved_up",
+                "count_moved_down", "sales_amount", "share_of_sales", "repeat_rate"]]
+
+
+def vip_list(members: pd.DataFrame, customers: ibis.Table, *, tiers: Sequence,
+             as_of: Window) -> pd.DataFrame:
+    """The customers of the top tier, highest spend first.
+
+    Grain: customer. Columns: email, first_name, last_name, customer_id, loyalty_tier,
+    count_orders, spend_amount, last_order_date, tier_move, has_marketing_consent.
+    """
+    top = members[members.loyalty_tier == tiers[-1].name].sort_values(
+        ["spend_amount", "customer_id"], ascending=[False, True])
+    return _with_contacts(top[["customer_id", "loyalty_tier", "count_orders", "spend_amount",
+                               "last_order_date", "tier_move"]], customers, as_of=as_of)
+
+
+def tier_moves(members: pd.DataFrame, customers: ibis.Table, *, tiers: Sequence,
+               as_of: Window) -> pd.DataFrame:
+    """Customers whose tier went up or down this month (new members left out), the highest
+    tier first. Columns: email, first_name, last_name, customer_id, previous_tier,
+    loyalty_tier, tier_move, spend_amount, has_marketing_consent."""
+    rank = {tier.name: i for i, tier in enumerate(tiers)}
+    moved = members[members.tier_move.isin(["up", "down"])]
+    moved = moved.assign(rank=moved.loyalty_tier.map(rank).astype("float64").fillna(-1)) \
+        .sort_values(["rank", "spend_amount", "customer_id"], ascending=[False, False, True])
+    return _with_contacts(moved[["customer_id", "previous_tier", "loyalty_tier", "tier_move",
+                                 "spend_amount"]], customers, as_of=as_of)

@@ -16,6 +16,11 @@ Rules (docs/metrics.md):
   day's query stays the same size however long the history. An order still unshipped after
   that is treated as abandoned and no longer listed; fix or cancel it in the shop.
 * The ship-by promise is placed_at + `ship_within_hours` (playbook.toml [service]).
+* An order whose payment is pending (financial_status `pending`: a bank transfer or cash
+  payment not received) is held: not awaiting shipment, off the pick list and the ship-by
+  counts, listed as awaiting payment (opslib.metrics.outreach.unpaid_orders) until paid.
+  An `authorized` order ships: its money is reserved and taken when the parcel goes out.
+  The payment state has no time in the data, so a re-run of an old day uses it as it is now.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "OPEN_ORDER_LOOKBACK_DAYS", "SHIPMENT_LOOKBACK_DAYS", "TRACKING_LOOKBACK_DAYS",
     "open_orders", "pick_list", "daily_shipments", "late_shipments", "tracking_not_sent",
     "wrong_item_returns", "with_order_numbers", "ORDER_NUMBER_LOOKBACK_DAYS",
+    "HELD_PAYMENT_STATUSES",
 ]
 
 OPEN_ORDER_LOOKBACK_DAYS = 60
@@ -43,7 +49,8 @@ TRACKING_LOOKBACK_DAYS = 14
 ORDER_NUMBER_LOOKBACK_DAYS = 180
 
 _ORDER_COLUMNS = ("order_id", "order_number", "created_at", "cancelled_at",
-                  "fulfillment_status", "channel", "shipping_country")
+                  "fulfillment_status", "financial_status", "channel", "shipping_country")
+HELD_PAYMENT_STATUSES = ("pending",)  # not shipped until paid (outreach.unpaid_orders)
 _SHIPMENT_COLUMNS = ("shipment_id", "order_id", "carrier", "service", "tracking_number",
                      "shipped_at", "promised_at", "delivered_at", "tracking_sent_at")
 
@@ -55,7 +62,8 @@ def _awaiting(orders: ibis.Table, shipments: ibis.Table, *, as_of: Window,
     span = lookback(as_of, lookback_days)
     end = as_of.hi
     placed = orders.filter(in_window(orders.created_at, span))
-    placed = placed.filter(placed.cancelled_at.isnull() | (placed.cancelled_at >= end))
+    placed = placed.filter((placed.cancelled_at.isnull() | (placed.cancelled_at >= end)) &
+                           ~placed.financial_status.isin(HELD_PAYMENT_STATUSES))
     parcels = shipments.filter(shipments.shipped_at >= span.lo).group_by("order_id").aggregate(
         first_shipped_at=_.shipped_at.min())
     joined = placed.left_join(parcels, "order_id")
@@ -105,23 +113,29 @@ def pick_list(orders: ibis.Table, order_lines: ibis.Table, shipments: ibis.Table
               lookback_days: int = OPEN_ORDER_LOOKBACK_DAYS) -> pd.DataFrame:
     """What to pick: lines of orders awaiting shipment at the end of the day, by SKU.
 
-    Grain: SKU; custom items (lines without a SKU) are one row per unit price, with an
-    empty sku and the title "Custom item (no SKU), <price> each". Columns: sku, title
-    (product title when products are given), quantity, count_orders, oldest_order_number,
-    oldest_order_at (store time). Sorted by the oldest waiting order first.
+    Grain: SKU; lines without a SKU (custom items, tips, gift wrap) are one row per line
+    title, with an empty sku. Columns: sku, title, quantity, count_orders,
+    oldest_order_number, oldest_order_at (store time). The title is the product's (when
+    products are given), else the title the shop gave the line; a line without SKU or title
+    (a table written before lines had titles) reads "Custom item (no SKU), <price> each".
+    Sorted by the oldest waiting order first.
     """
     require(order_lines, "order_lines", ("order_id", "sku", "quantity", "unit_price",
-                                         "created_at"))
+                                         "created_at", "title"))
     awaiting = _awaiting(orders, shipments, as_of=as_of, lookback_days=lookback_days)
     span = lookback(as_of, lookback_days)
     lines = order_lines.filter(in_window(order_lines.created_at, span))
     joined = lines.inner_join(awaiting.select("order_id", "order_number",
                                               order_created_at="created_at"), "order_id")
-    custom_price = ibis.ifelse(joined.sku.isnull(), joined.unit_price.cast("float64"), None)
-    picks = joined.group_by("sku", custom_price=custom_price).aggregate(
+    custom = joined.sku.isnull()
+    picks = joined.group_by(
+        "sku", custom_title=ibis.ifelse(custom, joined.title, None),
+        custom_price=ibis.ifelse(custom & joined.title.isnull(),
+                                 joined.unit_price.cast("float64"), None),
+    ).aggregate(
         quantity=_.quantity.sum(), count_orders=_.order_id.nunique(),
         oldest_order_number=_.order_number.argmin(_.order_created_at),
-        oldest_order_at=_.order_created_at.min())
+        oldest_order_at=_.order_created_at.min(), line_title=_.title.max())
     columns = ["sku", "title", "quantity", "count_orders", "oldest_order_number",
                "oldest_order_at"]
     if products is not None:
@@ -129,11 +143,12 @@ def pick_list(orders: ibis.Table, order_lines: ibis.Table, shipments: ibis.Table
         picks = picks.left_join(products.select("sku", "title"), "sku").drop("sku_right")
     else:
         picks = picks.mutate(title=ibis.null("string"))
-    frame = picks.order_by(["oldest_order_at", "sku", "custom_price"]).to_pandas()
+    frame = picks.order_by(["oldest_order_at", "sku", "custom_title", "custom_price"]) \
+        .to_pandas()
     frame = to_local(frame, as_of.zone, ["oldest_order_at"])
-    custom = frame.sku.isna()
-    frame["title"] = frame.title.astype("object").where(
-        ~custom, frame.custom_price.map(lambda price: f"Custom item (no SKU), {price:,.2f} each"))
+    unnamed = frame.custom_price.notna()
+    frame["title"] = frame.title.astype("object").fillna(frame.line_title).where(
+        ~unnamed, frame.custom_price.map(lambda price: f"Custom item (no SKU), {price:,.2f} each"))
     return frame[columns].astype({"quantity": "int64", "count_orders": "int64"})
 
 

@@ -1,11 +1,11 @@
-"""Failure notices: a webhook post and/or an e-mail when a run fails.
+"""Notices: a webhook post and/or an e-mail when a run fails, and the digest after a run.
 
 Configured in playbook.toml `[runs]`: `webhook_url` (any endpoint that takes a JSON post;
 the `text` field suits chat webhooks), and `smtp_host`, `smtp_port`, `mail_from`,
 `mail_to` (comma-separated), `smtp_user`. The SMTP password is read from the
 PLAYBOOK_SMTP_PASSWORD environment variable, never from a file. Sending never raises: a
 notice that cannot be sent is reported as a line of text, and the run's exit code already
-says it failed.
+says it failed. The digest (`send_digest = true`, opslib.runs.digest) goes the same ways.
 
 >>> from opslib.config import RunSettings
 >>> send_failure_notice(subject="x", lines=["y"], details={}, runs=RunSettings())
@@ -26,7 +26,7 @@ from typing import Any
 
 from opslib.config import RunSettings
 
-__all__ = ["send_failure_notice", "post_webhook", "send_mail", "PASSWORD_ENV"]
+__all__ = ["send_failure_notice", "send_notice", "post_webhook", "send_mail", "PASSWORD_ENV"]
 
 PASSWORD_ENV = "PLAYBOOK_SMTP_PASSWORD"
 _TIMEOUT = 20
@@ -78,18 +78,28 @@ def send_failure_notice(*, subject: str, lines: list[str], details: dict[str, An
                         runs: RunSettings) -> list[str]:
     """Send the notice by every configured channel; return one line per channel tried."""
     body = "\n".join([subject, "", *lines])
+    return send_notice("Failure notice", subject=subject, body=body,
+                       payload={"text": body, **details}, runs=runs)
+
+
+def send_notice(what: str, *, subject: str, body: str, payload: dict[str, Any],
+                runs: RunSettings) -> list[str]:
+    """Post `payload` to the webhook and mail `body`, as configured; never raises.
+
+    Returns one line per channel tried, starting with `what` ("Failure notice", "Digest").
+    """
     outcome = []
     if runs.webhook_url:
         try:
-            post_webhook(runs.webhook_url, {"text": body, **details})
-            outcome.append("Failure notice posted to the webhook.")
+            post_webhook(runs.webhook_url, payload)
+            outcome.append(f"{what} posted to the webhook.")
         except (OSError, ValueError) as err:
-            outcome.append(f"Could not post the failure notice to the webhook: {err}")
+            outcome.append(f"Could not post the {what.lower()} to the webhook: {err}")
     if runs.smtp_host:
         try:
             send_mail(runs, subject=subject, body=body)
-            outcome.append(f"Failure notice mailed to {runs.mail_to}.")
-        except (OSError, smtplib.SMTPException) as err:
-            outcome.append(f"Could not mail the failure notice via {runs.smtp_host}:"
+            outcome.append(f"{what} mailed to {runs.mail_to}.")
+        except (OSError, ValueError, smtplib.SMTPException) as err:
+            outcome.append(f"Could not mail the {what.lower()} via {runs.smtp_host}:"
                            f"{runs.smtp_port}: {err}")
     return outcome

@@ -39,7 +39,7 @@ __all__ = [
     "KPIS_MIME", "WARNINGS_MIME", "LIST_MIME", "LISTS_DIR", "collect_outputs", "collect_lists",
     "write_lists", "export_html", "write_text_atomic",
     "write_run_json", "read_runs", "last_successful", "write_index", "render_index",
-    "prune_runs", "format_figure",
+    "prune_runs", "format_figure", "red_flags", "heading", "period_words",
 ]
 
 # The MIME types opslib.display gives recorded figures and warnings (kept in step by a test).
@@ -368,7 +368,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 
-def _heading(out_dir: Path, entry: dict) -> tuple[str, str]:
+def heading(out_dir: Path, entry: dict) -> tuple[str, str]:
     """A report's title and one-line question, from its notebook's first markdown cell."""
     name = str(entry.get("name", "report"))
     fallback = (glossary.words(name), "")
@@ -388,7 +388,7 @@ def _heading(out_dir: Path, entry: dict) -> tuple[str, str]:
             question.group(1).strip() if question else "")
 
 
-def _period(run: dict) -> str:
+def period_words(run: dict) -> str:
     """'Saturday 5 December 2026', 'week 23–29 November 2026', 'November 2026'."""
     try:
         end = dt.date.fromisoformat(run.get("date", ""))
@@ -412,7 +412,8 @@ def _previous(runs: list[dict], run: dict) -> dict | None:
     return max(older, key=lambda r: r.get("date", "")) if older else None
 
 
-_TWIN_OF = {"daily": None, "weekly": "_prev_week", "monthly": "_prev_month"}
+# The twin each cadence records of a figure for the period before (front page, digest).
+TWIN_OF = {"daily": None, "weekly": "_prev_week", "monthly": "_prev_month"}
 _BEFORE = {"daily": "day before", "weekly": "week before", "monthly": "month before"}
 
 
@@ -421,7 +422,7 @@ def _figure_rows(runs: list[dict], run: dict, currency: str | None) -> str:
     esc = html.escape
     cadence = run.get("cadence", "")
     kpis = run.get("kpis") or {}
-    twin = _TWIN_OF.get(cadence)
+    twin = TWIN_OF.get(cadence)
     before_run = None if twin else _previous(runs, run)
     twins = tuple(glossary.TWINS)
     rows = []
@@ -442,32 +443,55 @@ def _figure_rows(runs: list[dict], run: dict, currency: str | None) -> str:
     before_head = _BEFORE.get(cadence, "before").capitalize()
     if before_run and dt.date.fromisoformat(run["date"]) - \
             dt.date.fromisoformat(before_run["date"]) != dt.timedelta(days=1):
-        before_head = _period(before_run)
+        before_head = period_words(before_run)
     return (f"<table><tr><th>Figure</th><th>Latest</th><th>{esc(before_head)}</th>"
             f"<th>Change</th></tr>{''.join(rows)}</table>")
 
 
-def _red_flags(latest: dict[str, dict], currency: str | None) -> list[str]:
-    """Failed reports, warnings to read first and urgent figures above zero (HTML items)."""
-    esc = html.escape
+def red_flags(latest: dict[str, dict], currency: str | None) -> list[tuple[str, str, str]]:
+    """Failed reports, warnings to read first and urgent figures above zero, in words.
+
+    Each flag is (text, report, link): `report` is the title of a failed report within
+    `text` (else '') and `link` its HTML page (else ''). The front page and the digest
+    both show these.
+
+    >>> red_flags({"daily": {"notebooks": [{"name": "journal", "status": "timed_out",
+    ...     "html": "daily/2025-11-30/journal.html"}], "kpis": {"count_refunds_due": 2}}}, "GBP")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('The daily report Journal did not complete: timed out.', 'Journal',
+      'daily/2025-11-30/journal.html'), ('Refunds due: 2', '', '')]
+    """
     items = []
     for cadence, run in latest.items():
         for nb in run.get("notebooks", []):
             if nb.get("status") != "ok":
-                name = esc(glossary.words(str(nb.get("name", "?"))))
-                link = f'<a class="failed" href="{_href(nb["html"])}">{name}</a>' \
-                    if nb.get("html") else name
-                items.append(f"The {cadence} report {link} did not complete: "
-                             f"{esc(_failure_reason(nb))}.")
+                name = glossary.words(str(nb.get("name", "?")))
+                items.append((f"The {cadence} report {name} did not complete: "
+                              f"{_failure_reason(nb)}.", name, nb.get("html") or ""))
         for warning in run.get("warnings", []):
             if warning.get("code") != "no_data":
-                items.append(esc(str(warning.get("message", warning.get("code", "")))))
+                items.append((str(warning.get("message", warning.get("code", ""))), "", ""))
         for name, value in (run.get("kpis") or {}).items():
             found = glossary.entry(name)
             if found and found.urgent and name == found.name and value and value > 0:
-                items.append(f"{esc(found.label)}: "
-                             f"{esc(glossary.format_value(value, found.unit, currency=currency))}")
+                items.append((f"{found.label}: "
+                              f"{glossary.format_value(value, found.unit, currency=currency)}",
+                              "", ""))
     return list(dict.fromkeys(items))
+
+
+def _red_flags(latest: dict[str, dict], currency: str | None) -> list[str]:
+    """The red flags as HTML items, a failed report's title linked to its page."""
+    items = []
+    for text, report, link in red_flags(latest, currency):
+        if report and link:
+            start = text.index(f" {report} did not complete") + 1
+            before, after = text[:start], text[start + len(report):]
+            items.append(f'{html.escape(before)}<a class="failed" href="{_href(link)}">'
+                         f"{html.escape(report)}</a>{html.escape(after)}")
+        else:
+            items.append(html.escape(text))
+    return items
 
 
 def _failure_reason(nb: dict, limit: int = 240) -> str:
@@ -495,7 +519,7 @@ def _todo(out_dir: Path, daily: dict | None) -> str:
     shown = "–" if count is None else f"{count:,.0f}"
     things = "thing" if count == 1 else "things"
     return (f'<div class="todo"><div class="big">{shown}</div>{things} to do today — see '
-            f"{link} ({html.escape(_period(daily))})</div>")
+            f"{link} ({html.escape(period_words(daily))})</div>")
 
 
 def _report_list(out_dir: Path, latest: dict[str, dict]) -> str:
@@ -504,7 +528,7 @@ def _report_list(out_dir: Path, latest: dict[str, dict]) -> str:
     for cadence, run in latest.items():
         items = []
         for nb in run.get("notebooks", []):
-            title, question = _heading(out_dir, nb)
+            title, question = heading(out_dir, nb)
             failed = nb.get("status") != "ok"
             css = ' class="failed"' if failed else ""
             text = esc(title) + (f" (did not complete: {esc(str(nb.get('status')))})"
@@ -512,7 +536,7 @@ def _report_list(out_dir: Path, latest: dict[str, dict]) -> str:
             link = f'<a{css} href="{_href(nb["html"])}">{text}</a>' if nb.get("html") \
                 else f"<span{css}>{text}</span>"
             items.append(f'<li>{link}<span class="q">{esc(question)}</span></li>')
-        blocks.append(f"<div><h3>{esc(cadence.capitalize())}: {esc(_period(run))}</h3>"
+        blocks.append(f"<div><h3>{esc(cadence.capitalize())}: {esc(period_words(run))}</h3>"
                       f"<ul>{''.join(items)}</ul></div>")
     return f'<div class="reports">{"".join(blocks)}</div>'
 
@@ -602,7 +626,7 @@ def render_index(runs: list[dict[str, Any]], *, store_name: str, currency: str |
         '<div class="flags clear"><strong>No red flags</strong>: every latest report ' \
         'completed and nothing urgent is waiting.</div>'
     figures = "".join(
-        f"<div><h3>{esc(cadence.capitalize())}: {esc(_period(latest[cadence]))}</h3>"
+        f"<div><h3>{esc(cadence.capitalize())}: {esc(period_words(latest[cadence]))}</h3>"
         f"{_figure_rows(runs, latest[cadence], currency)}</div>"
         for cadence in CADENCES if latest.get(cadence, {}).get("kpis"))
     return (head + '<p class="sub">Start here each morning: what needs doing, the latest '

@@ -75,7 +75,8 @@ KERNEL_NAME = "store-ops-playbook"
 # The notebooks shipped in the package; `playbook run` passes the workspace's copies instead.
 NOTEBOOKS_DIR = SHIPPED_NOTEBOOKS
 # Settings the kernels never see: where failure notices go (a webhook URL is a secret).
-NOTIFY_KEYS = ("webhook_url", "smtp_host", "smtp_port", "smtp_user", "mail_from", "mail_to")
+NOTIFY_KEYS = ("webhook_url", "smtp_host", "smtp_port", "smtp_user", "mail_from", "mail_to",
+               "send_digest", "reports_url")
 SECRET_ENV = ("PLAYBOOK_SMTP_PASSWORD",)
 _ERROR_CHARS = 300
 # Store.open loads Ibis's DuckDB backend on first use (about half a second): warm it up too.
@@ -198,6 +199,11 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, (list, tuple)):  # e.g. [loyalty] tiers: an array of inline tables
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}"
+                               for k, v in value.items()) + "}"
     return json.dumps(str(value), ensure_ascii=False)
 
 
@@ -736,12 +742,25 @@ def run(cadence: str, *, data_dir: Path, out_dir: Path, settings: Settings,
         _run_units(units, report=report, data_dir=data_dir, out_dir=out_dir,
                    settings=settings, jobs=jobs, notebooks_dir=notebooks_dir, echo=echo,
                    progress=progress)
-    if not report.ok:
-        report.notices = _notify(report, settings=settings)
+    report.notices = _notify(report, settings=settings, data_dir=data_dir, out_dir=out_dir,
+                             digests=only is None)
     return report
 
 
-def _notify(report: RunReport, *, settings: Settings) -> list[str]:
+def _notify(report: RunReport, *, settings: Settings, data_dir: Path, out_dir: Path,
+            digests: bool) -> list[str]:
+    """The failure notice when something failed, then with `send_digest` (and `digests`,
+    false for an `--only` run) the digest of each cadence run (opslib.runs.digest)."""
+    notices = [] if report.ok else _failure_notice(report, settings=settings)
+    if settings.runs.send_digest and digests:
+        from opslib.runs.digest import send_digests
+
+        notices += send_digests([r.to_json() for r in report.runs], data_dir=data_dir,
+                                out_dir=out_dir, settings=settings)
+    return notices
+
+
+def _failure_notice(report: RunReport, *, settings: Settings) -> list[str]:
     from opslib.runs.notify import send_failure_notice
 
     failed = [r for r in report.runs if not r.ok]

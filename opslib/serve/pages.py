@@ -61,23 +61,26 @@ import pandas as pd  # noqa: E402
 from opslib import display as show  # noqa: E402
 from opslib.config import Settings, load_settings  # noqa: E402
 from opslib.errors import BadParameter, OpslibError  # noqa: E402
-from opslib.exports import csv_link  # noqa: E402
+from opslib.exports import action_list, csv_link  # noqa: E402
+from opslib.metrics import customers  # noqa: E402
 from opslib.schema import TABLES  # noqa: E402
 from opslib.serve.server import PAGES_DIR, data_signature  # noqa: E402
-from opslib.store import Store  # noqa: E402
+from opslib.store import Store, Window  # noqa: E402
 from opslib.views.base import section  # noqa: E402
 from opslib.views.daily import data  # noqa: E402
 from opslib.views.daily.common import table  # noqa: E402
 
 __all__ = [
     "StaffPage", "rehearse", "checked_day", "checked_choice", "open_ticket_list",
-    "pick_list_download", "DATA_ENV", "HISTORY_DAYS",
+    "pick_list_download", "awaiting_payment_list", "detractors_to_call", "DATA_ENV", "HISTORY_DAYS",
 ]
 
 DATA_ENV = "PLAYBOOK_DATA"
 HISTORY_DAYS = 400  # how far back the date picker goes (at most: no earlier than the data)
 DUCKDB_MEMORY = "512MB"
 _ALL = ""  # the "no filter" choice of a dropdown
+_UNPAID_LIST = ["email", "order_number", "placed_at", "payment_status", "payment_method",
+                "total_amount", "age_days", "is_held_from_shipping"]
 _TICKET_LIST = ["ticket_id", "channel", "category", "subject", "created_at", "age_days",
                 "hours_waiting", "is_answered", "is_escalated"]
 
@@ -168,6 +171,34 @@ def pick_list_download(store: Store, day: dt.date) -> list:
         return []
     return [csv_link(frame, filename=f"pick-list-{day.isoformat()}.csv",
                      label="Download the pick list as CSV")]
+
+
+@section("Awaiting payment")
+def awaiting_payment_list(store: Store, day: dt.date) -> list:
+    """Orders not paid at the end of D, oldest first; pending ones are held off the pick
+    list until paid. E-mail addresses are masked and names left out (here and in the
+    download)."""
+    frame = data.unpaid_orders(store, day)[_UNPAID_LIST]
+    return [action_list("unpaid_orders", frame, contacts=False, mask=["email"],
+                        currency=store.settings.store.currency,
+                        empty="No order is waiting for its payment.")]
+
+
+DETRACTOR_DAYS = 30  # the support page lists the low scores of the last 30 days to D
+_DETRACTOR_LIST = ["email", "phone", "customer_id", "submitted_date", "kind", "score",
+                   "comment", "order_id", "ticket_id"]
+
+
+@section("Detractors to call")
+def detractors_to_call(store: Store, day: dt.date) -> list:
+    """Low scores (nps 0–6, csat or review 1–2) of the 30 days to D, worst first, with the
+    comment; contacts masked and names left out (look the customer up in the helpdesk)."""
+    window = Window.of(day - dt.timedelta(days=DETRACTOR_DAYS - 1), day, zone=store.zone)
+    frame = customers.detractors(store.table("surveys"), store.table("orders"),
+                                 store.table("customers"), window=window)[_DETRACTOR_LIST]
+    return [action_list("detractors", frame, contacts=False, mask=["email", "phone"],
+                        units={"submitted_date": "date", "score": "count"},
+                        empty=f"No low score in the last {DETRACTOR_DAYS} days.")]
 
 
 # ---------------------------------------------------------------------------------------

@@ -123,11 +123,12 @@ PAGES: tuple[StaffPage, ...] = (
               "The journal: orders in, parcels out, tickets and returns waiting, "
               "and today's to-do list."),
     StaffPage("pick_list", "Pick list", "warehouse",
-              "What to pick and pack, by SKU, oldest orders first; orders past their "
-              "ship-by promise. Choose another day with the date picker."),
+              "What to pick and pack, by SKU, oldest orders first; orders awaiting "
+              "payment (held until paid); orders past their ship-by promise. Choose "
+              "another day with the date picker."),
     StaffPage("support_queue", "Support queue", "customer service",
               "Open tickets, first-response breaches first and in red, then oldest first; "
-              "filter by channel."),
+              "filter by channel. Detractors to call: low scores of the last 30 days."),
     StaffPage("stock_watch", "Stock watch", "purchasing",
               "Bestsellers with little cover left, stock-outs with the sales they cost, "
               "purchase orders on the way; filter by category."),

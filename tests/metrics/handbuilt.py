@@ -2,8 +2,9 @@
 
 `tiny_store({"orders": [{...}], ...})` writes each table with `write_table` into a fresh
 folder and opens it; columns a test does not care about get neutral defaults (empty where
-the contract allows it, the first allowed value, 0, or False). `at("2025-06-01 23:30")`
-turns a local wall-clock time in the test store's zone (Europe/London) into UTC.
+the contract allows it, the first allowed value, 0, or False; an order is paid).
+`at("2025-06-01 23:30")` turns a local wall-clock time in the test store's zone
+(Europe/London) into UTC.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from opslib.tables import write_table
 ZONE = "Europe/London"
 
 _DEFAULTS = {"text": "x", "int": 1, "money": 0.0, "float": 0.0, "bool": False}
+# Where the first allowed value is not neutral: an order is paid unless a test says not.
+_NEUTRAL = {("orders", "financial_status"): "paid"}
 
 
 def at(local: str | None, zone: str = ZONE) -> pd.Timestamp | None:
@@ -40,6 +43,8 @@ def _frame(name: str, rows: list[dict]) -> pd.DataFrame:
                 value = row[column.name]
             elif column.nullable:
                 value = None
+            elif (name, column.name) in _NEUTRAL:
+                value = _NEUTRAL[name, column.name]
             elif column.allowed:
                 value = column.allowed[0]
             elif column.type in ("timestamp", "date"):

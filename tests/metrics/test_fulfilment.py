@@ -8,6 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from handbuilt import at
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from opslib.metrics import fulfilment
 from opslib.store import Window
@@ -136,22 +138,56 @@ def test_pick_list_by_sku_oldest_first(store):
     assert frame.title.tolist() == ["Product B", "Product A", "Product C"]
 
 
-def test_pick_list_names_custom_items_by_price(tiny_store):
-    """Lines without a SKU (custom items) get a title saying so and their price, one row per
-    price; no row is left without a title."""
+def test_pick_list_shows_the_title_of_lines_without_a_sku(tiny_store):
+    """Lines without a SKU (gift wrap, a tip, a typed-in product) show the title the shop
+    gave them, one row per title; a SKU line shows its product's title, or its own when
+    the SKU is unknown in products; only a line with neither SKU nor title (a table written
+    before lines had titles) falls back to its price."""
     orders = [_order("c1", "2025-06-09 10:00"), _order("c2", "2025-06-10 10:00")]
-    lines = [_line("c1", 1, "2025-06-09 10:00", "A", 1),
-             {**_line("c1", 2, "2025-06-09 10:00", None, 1), "unit_price": 3.5},
-             {**_line("c2", 1, "2025-06-10 10:00", None, 2), "unit_price": 3.5},
-             {**_line("c2", 2, "2025-06-10 10:00", None, 1), "unit_price": 12.0}]
+    lines = [{**_line("c1", 1, "2025-06-09 10:00", "A", 1), "title": "Old name of A"},
+             {**_line("c1", 2, "2025-06-09 10:00", None, 1), "unit_price": 3.5,
+              "title": "Gift wrap"},
+             {**_line("c2", 1, "2025-06-10 10:00", None, 2), "unit_price": 3.5,
+              "title": "Gift wrap"},
+             {**_line("c2", 2, "2025-06-10 10:00", None, 1), "unit_price": 12.0,
+              "title": "Engraved mug <Mum>, red"},
+             {**_line("c2", 3, "2025-06-10 10:00", "Z", 1), "title": "Discontinued Z"},
+             {**_line("c2", 4, "2025-06-10 10:00", None, 1), "unit_price": 3.5}]
     built = tiny_store({"orders": orders, "order_lines": lines, "shipments": [],
                         "products": [{"sku": "A", "title": "Product A"}]})
     frame = fulfilment.pick_list(built.table("orders"), built.table("order_lines"),
                                  built.table("shipments"), built.table("products"), as_of=D)
-    rows = dict(zip(frame.title, zip(frame.quantity, frame.count_orders)))
-    assert rows == {"Product A": (1, 1), "Custom item (no SKU), 3.50 each": (3, 2),
-                    "Custom item (no SKU), 12.00 each": (1, 1)}
-    assert frame.sku.isna().sum() == 2
+    rows = dict(zip(frame.title, zip(frame.sku.fillna(""), frame.quantity,
+                                     frame.count_orders)))
+    assert rows == {"Product A": ("A", 1, 1), "Gift wrap": ("", 3, 2),
+                    "Engraved mug <Mum>, red": ("", 1, 1), "Discontinued Z": ("Z", 1, 1),
+                    "Custom item (no SKU), 3.50 each": ("", 1, 1)}
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", None]),
+                          st.sampled_from(["Gift wrap", "Tip", "A", "<i>x</i>", None]),
+                          st.integers(1, 5)), min_size=1, max_size=8))
+def test_every_unit_is_on_the_pick_list_under_its_title(tiny_store, drawn):
+    """However lines are drawn, each unit is picked once, and the units without a SKU but
+    with a title are on that title's row (even a title equal to a product's)."""
+    orders = [_order("o1", "2025-06-09 10:00")]
+    lines = [{**_line("o1", n, "2025-06-09 10:00", sku, quantity), "title": title}
+             for n, (sku, title, quantity) in enumerate(drawn, start=1)]
+    built = tiny_store({"orders": orders, "order_lines": lines, "shipments": [],
+                        "products": [{"sku": "A", "title": "Product A"},
+                                     {"sku": "B", "title": "Product B"}]})
+    frame = fulfilment.pick_list(built.table("orders"), built.table("order_lines"),
+                                 built.table("shipments"), built.table("products"), as_of=D)
+    assert frame.quantity.sum() == sum(q for *_, q in drawn)
+    assert frame.title.notna().all()
+    custom = frame[frame.sku.isna()].groupby("title").quantity.sum()
+    expected = pd.Series([q for sku, title, q in drawn if sku is None and title],
+                         index=[title for sku, title, q in drawn if sku is None and title],
+                         dtype="int64").groupby(level=0).sum()
+    assert custom.drop([t for t in custom.index if t.startswith("Custom item (no SKU)")]) \
+        .sort_index().to_dict() == expected.sort_index().to_dict()
 
 
 def test_daily_shipments_counts_parcels_by_local_day(store):

@@ -13,7 +13,9 @@ import functools
 import pandas as pd
 
 from opslib.errors import MissingTableError
-from opslib.metrics import fulfilment, kpis, marketing, returns, sales, stock, support, web
+from opslib.metrics import (
+    fulfilment, kpis, marketing, outreach, returns, sales, stock, support, web,
+)
 from opslib.metrics.common import lookback
 from opslib.store import Store, Window
 
@@ -23,7 +25,7 @@ __all__ = [
     "wrong_items", "open_returns", "refunds_due", "returns_received", "returns_day",
     "open_tickets", "tickets_day", "first_responses", "stock_cover", "out_of_stock",
     "incoming_purchase_orders", "kpi_days", "kpi_comparison", "calendar", "posts", "emails",
-    "ads", "promotions",
+    "ads", "promotions", "unpaid_orders", "abandoned_checkouts", "review_requests",
 ]
 
 WRONG_ITEM_DAYS = 7  # wrong-item returns are rare: the orders page shows the last week
@@ -208,3 +210,28 @@ def ads(store: Store, day: dt.date) -> pd.DataFrame:
 def promotions(store: Store, day: dt.date) -> pd.DataFrame:
     orders = store.table("orders") if store.has("orders") else None
     return marketing.live_promotions(store.table("promotions"), orders, as_of=as_of(store, day))
+
+
+def _optional(store: Store, name: str):
+    return store.table(name) if store.has(name) else None
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def unpaid_orders(store: Store, day: dt.date) -> pd.DataFrame:
+    return outreach.unpaid_orders(store.table("orders"), _optional(store, "customers"),
+                                  as_of=as_of(store, day))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def abandoned_checkouts(store: Store, day: dt.date) -> pd.DataFrame:
+    return outreach.abandoned_checkouts(store.table("checkouts"), store.table("orders"),
+                                        _optional(store, "customers"), as_of=as_of(store, day))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def review_requests(store: Store, day: dt.date) -> pd.DataFrame:
+    """outreach.review_requests; returns, tickets or surveys that are absent check nothing."""
+    return outreach.review_requests(
+        store.table("orders"), store.table("shipments"), _optional(store, "returns"),
+        _optional(store, "tickets"), _optional(store, "surveys"), _optional(store, "customers"),
+        as_of=as_of(store, day))

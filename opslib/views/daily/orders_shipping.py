@@ -6,18 +6,19 @@ import datetime as dt
 
 from opslib import charts
 from opslib import display as show
+from opslib.exports import action_list
 from opslib.metrics.common import AGE_BUCKETS, count_by_age
 from opslib.store import Store
 from opslib.views.base import section
 from opslib.views.daily import data
 from opslib.views.daily.common import table, tiles
 
-__all__ = ["summary", "pick_list", "overdue_orders", "late_shipments", "tracking_not_sent",
-           "wrong_items", "figures"]
+__all__ = ["summary", "pick_list", "awaiting_payment", "overdue_orders", "late_shipments",
+           "tracking_not_sent", "wrong_items", "figures"]
 
 # The tables this page reads: `playbook run` checks them against the data contract
 # before the notebook runs (a test keeps this in step with what the page reads).
-READS = ("products", "orders", "order_lines", "shipments", "returns")
+READS = ("products", "orders", "order_lines", "shipments", "returns", "customers")
 
 _BUCKETS = {column: "count" for *_, column in AGE_BUCKETS} | {"count_total": "count"}
 
@@ -43,6 +44,24 @@ def pick_list(store: Store, day: dt.date) -> list:
     return [table(store, data.pick_list(store, day),
                   units={"quantity": "count", "count_orders": "count"},
                   empty="Nothing to pick: every order has shipped.")]
+
+
+@section("Awaiting payment")
+def awaiting_payment(store: Store, day: dt.date) -> list:
+    """Orders placed and not paid at the end of D, oldest first (the `unpaid_orders` list).
+
+    Pending payments are held: not on the pick list nor in the ship-by counts until paid.
+    Authorized ones are picked as usual (the money is taken when the parcel ships).
+    """
+    frame = data.unpaid_orders(store, day)
+    parts = [action_list("unpaid_orders", frame, currency=store.settings.store.currency,
+                         empty="No order is waiting for its payment.")]
+    held = int(frame.is_held_from_shipping.sum())
+    if held:
+        parts.append(show.note(f"{held} order(s) with the payment pending are held off the "
+                               f"pick list until paid: remind the customer, or cancel. "
+                               f"Authorized payments are picked as usual."))
+    return parts
 
 
 @section("Orders past the ship-by promise")
@@ -88,10 +107,13 @@ def wrong_items(store: Store, day: dt.date) -> list:
 
 
 def figures(store: Store, day: dt.date) -> dict[str, float | None]:
-    """count_orders_awaiting_shipment, count_orders_past_ship_by, count_shipments_late."""
+    """count_orders_awaiting_shipment, count_orders_past_ship_by, count_shipments_late,
+    count_unpaid_orders."""
     out: dict[str, float | None] = dict.fromkeys(
         ["count_orders_awaiting_shipment", "count_orders_past_ship_by",
-         "count_shipments_late"])
+         "count_shipments_late", "count_unpaid_orders"])
+    if store.has("orders"):
+        out["count_unpaid_orders"] = float(len(data.unpaid_orders(store, day)))
     if all(store.has(t) for t in ("orders", "order_lines", "shipments")):
         waiting = data.open_orders(store, day)
         out["count_orders_awaiting_shipment"] = float(len(waiting))

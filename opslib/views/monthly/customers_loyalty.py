@@ -1,14 +1,18 @@
-"""Customers and loyalty: who is new, who comes back, who has lapsed, what they think."""
+"""Customers and loyalty: who is new, who comes back, who has lapsed, what they think,
+and the lists to act on (lapsed_regulars, win_back, detractors, segments, vip)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import altair as alt
+import pandas as pd
 
 from opslib import charts
 from opslib import display as show
-from opslib.metrics import customers
+from opslib.exports import action_list
+from opslib.metrics import customers, outreach
 from opslib.metrics.months import month_of, trailing_months
 from opslib.store import Store, Window
 from opslib.views.base import section
@@ -18,7 +22,8 @@ from opslib.views.monthly.common import (
 )
 
 __all__ = ["HEADLINE", "CALL_LIST_ROWS", "headline", "new_and_returning", "cohorts",
-           "segments", "call_list", "not_subscribed", "surveys", "figures"]
+           "segments", "call_list", "not_subscribed", "surveys", "figures", "lists",
+           "win_back", "loyalty_tiers", "vip", "detractors", "comments", "audience"]
 
 # The tables this page reads: `playbook run` checks them against the data contract
 # before the notebook runs (a test keeps this in step with what the page reads).
@@ -114,14 +119,7 @@ def segments(store: Store, day: dt.date) -> list:
 def call_list(store: Store, day: dt.date) -> list:
     """Customers with 3+ orders now at risk or lost, most valuable first, with the email and
     phone to reach them (this is the owner's report; staff pages never show it)."""
-    t = store.table
-    frame = customers.call_list(t("orders"), t("order_lines"), t("customers"),
-                                as_of=store.window(day),
-                                history=data.customer_history(store, day))
-    return [table(store, frame, limit=CALL_LIST_ROWS,
-                  units={"count_orders": "count", "last_order_date": "date",
-                         "days_since_last_order": "count", "expected_interval_days": "days",
-                         "lapse_ratio": "ratio", "sales_amount_lifetime": "money"},
+    return [_list(store, "lapsed_regulars", lists(store, day)["lapsed_regulars"],
                   empty="No regular customer has lapsed."),
             show.note("Lapse ratio = days since the last order ÷ the customer's usual "
                       "interval between orders: at risk from 0.8, lost above 1.5. The "
@@ -163,3 +161,137 @@ def figures(store: Store, day: dt.date) -> dict[str, float | None]:
     values = three_months(store, day, lambda s, w: _figures(s, w, day))
     return recorded(values, ("count_new_customers", "returning_customer_rate",
                              "repeat_purchase_rate_90d"))
+
+
+_LIST_UNITS = {"count_orders": "count", "last_order_date": "date", "first_order_date": "date",
+               "days_since_last_order": "count", "expected_interval_days": "days",
+               "lapse_ratio": "ratio", "sales_amount_lifetime": "money",
+               "has_marketing_consent": "yesno", "submitted_date": "date", "score": "count",
+               "recency_score": "count", "frequency_score": "count",
+               "monetary_score": "count", "spend_amount": "money", "sales_amount": "money",
+               "is_detractor": "yesno"}
+MARKETING_LISTS = ("win_back", "segments", "vip")
+
+
+def _list(store: Store, name: str, frame: pd.DataFrame, *, limit: int = CALL_LIST_ROWS,
+          empty: str) -> show.Block:
+    return action_list(name, frame, units=_LIST_UNITS, limit=limit, empty=empty,
+                       currency=store.settings.store.currency)
+
+
+@functools.lru_cache(maxsize=16)
+def _members(store: Store, day: dt.date) -> pd.DataFrame:
+    loyalty = store.settings.loyalty
+    return customers.loyalty_members(
+        store.table("orders"), store.table("order_lines"), as_of=store.window(day),
+        tiers=loyalty.tiers, window_days=loyalty.window_days,
+        history=data.customer_history(store, day))
+
+
+@functools.lru_cache(maxsize=16)
+def _lists(store: Store, day: dt.date) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    t, as_of = store.table, store.window(day)
+    history = data.customer_history(store, day)
+    tiers = store.settings.loyalty.tiers
+    found = {
+        "lapsed_regulars": customers.lapsed_regulars(t("orders"), t("order_lines"),
+                                                     t("customers"), as_of=as_of,
+                                                     history=history),
+        "win_back": customers.win_back(t("orders"), t("order_lines"), t("customers"),
+                                       as_of=as_of, history=history),
+        "detractors": customers.detractors(t("surveys"), t("orders"), t("customers"),
+                                           window=month_of(day, zone=store.zone)),
+        "segments": customers.segment_list(t("orders"), t("order_lines"), t("customers"),
+                                           as_of=as_of, history=history),
+        "vip": customers.vip_list(_members(store, day), t("customers"), tiers=tiers,
+                                  as_of=as_of),
+    }
+    left_out = {}
+    for name in MARKETING_LISTS:
+        found[name], left_out[name] = outreach.consented(found[name])
+    return found, left_out
+
+
+def lists(store: Store, day: dt.date) -> dict[str, pd.DataFrame]:
+    """The month's lists to act on, by name, as written to lists/<name>.csv: the service
+    lists (lapsed_regulars, detractors) with a consent column, the marketing lists
+    (win_back, segments, vip) holding only customers with marketing consent."""
+    return _lists(store, day)[0]
+
+
+def _left_out(store: Store, day: dt.date, name: str) -> show.Block:
+    count = _lists(store, day)[1][name]
+    return show.note(f"{count:,} customer(s) without marketing consent were left out of "
+                     f"this list (a marketing list holds only subscribed customers).")
+
+
+@section("Win back one-time buyers")
+def win_back(store: Store, day: dt.date) -> list:
+    """One-time buyers 60–180 days after their only order, most recent first."""
+    low, high = customers.WIN_BACK_DAYS
+    return [_list(store, "win_back", lists(store, day)["win_back"],
+                  empty=f"No subscribed customer ordered once {low}–{high} days ago."),
+            _left_out(store, day, "win_back")]
+
+
+@section("Loyalty tiers")
+def loyalty_tiers(store: Store, day: dt.date) -> list:
+    """Customers, sales and repeat rate per tier, and who moved up or down this month."""
+    loyalty = store.settings.loyalty
+    members = _members(store, day)
+    summary = customers.tier_summary(members, tiers=loyalty.tiers,
+                                     month=month_of(day, zone=store.zone))
+    moves = customers.tier_moves(members, store.table("customers"), tiers=loyalty.tiers,
+                                 as_of=store.window(day))
+    currency = store.settings.store.currency
+    rules = "; ".join(f"{t.name}: {t.min_orders}+ orders and "
+                      f"{show.format_value(t.min_spend, 'money', currency=currency)}+"
+                      for t in loyalty.tiers)
+    span = f"in the last {loyalty.window_days} days" if loyalty.window_days else "to date"
+    return [table(store, summary, units={"count_customers": "count",
+                                         "share_of_customers": "rate",
+                                         "count_moved_up": "count", "count_moved_down": "count",
+                                         "sales_amount": "money", "share_of_sales": "rate",
+                                         "repeat_rate": "rate"}),
+            show.note(f"Tiers by spend (gross − discounts) and orders {span} ({rules}), "
+                      f"set in playbook.toml [loyalty]. Moves compare the tier on "
+                      f"{day:%-d %B} with the tier at the end of the previous month."),
+            table(store, moves, title="Moved up or down this month", limit=CALL_LIST_ROWS,
+                  units=_LIST_UNITS, empty="Nobody moved between tiers this month.")]
+
+
+@section("VIP list: the top tier")
+def vip(store: Store, day: dt.date) -> list:
+    """Subscribed customers of the top loyalty tier, highest spend first."""
+    top = store.settings.loyalty.tiers[-1].name
+    return [_list(store, "vip", lists(store, day)["vip"],
+                  empty=f"No subscribed customer is in the {top} tier."),
+            _left_out(store, day, "vip")]
+
+
+@section("Detractors to call")
+def detractors(store: Store, day: dt.date) -> list:
+    """This month's NPS 0–6 and CSAT or review 1–2, worst first, with their comments."""
+    return [_list(store, "detractors", lists(store, day)["detractors"],
+                  empty="No low score this month."),
+            show.note("Call or write to them: the contact details are shown in full "
+                      "(keep this report to yourself). Consent says whether they also "
+                      "receive marketing.")]
+
+
+@section("What customers wrote")
+def comments(store: Store, day: dt.date) -> list:
+    """Survey and review comments of the month, detractors first, shown as plain text."""
+    frame = customers.survey_comments(store.table("surveys"),
+                                      window=month_of(day, zone=store.zone))
+    return [table(store, frame, limit=CALL_LIST_ROWS, highlight="is_detractor",
+                  title="Comments (red: detractors)", units=_LIST_UNITS,
+                  empty="No comment this month.")]
+
+
+@section("Audience file: every customer by RFM segment")
+def audience(store: Store, day: dt.date) -> list:
+    """Subscribed customers with their RFM scores and segment, for targeted offers."""
+    return [_list(store, "segments", lists(store, day)["segments"], limit=20,
+                  empty="No subscribed customer."),
+            _left_out(store, day, "segments")]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from opslib import charts, glossary
 from opslib import display as show
 from opslib.errors import MissingTableError
+from opslib.metrics import customers
 from opslib.store import Store, Window
 from opslib.views.base import section
 from opslib.views.weekly import common, data
 
 __all__ = ["ROWS", "week_figures", "headline", "unresolved", "call_back", "by_category",
-           "by_product", "contact_rate", "figures"]
+           "by_product", "contact_rate", "figures", "comments"]
 
 # The tables this page reads: `playbook run` checks them against the data contract
 # before the notebook runs (a test keeps this in step with what the page reads).
@@ -67,6 +68,19 @@ def call_back(store: Store, week: Window) -> list:
         parts.append(show.note(f"{no_customer} old ticket(s) have no known customer; answer "
                                f"them in the helpdesk (see the list above)."))
     return parts
+
+
+COMMENT_ROWS = 50
+
+
+@section("What customers wrote this week")
+def comments(store: Store, week: Window) -> list:
+    """Survey and review comments of the week, detractors (nps 0–6, csat or review 1–2)
+    first and in red, worst first; shown as plain text."""
+    frame = customers.survey_comments(store.table("surveys"), window=week)
+    return [common.table(store, frame, highlight="is_detractor", limit=COMMENT_ROWS,
+                         units={"submitted_date": "date", "score": "count"},
+                         empty="No comment this week.")]
 
 
 PRODUCT_ROWS = 15  # the per-product table shows the products with the most tickets
