@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import html
 import re
 from collections.abc import Sequence
@@ -96,10 +97,22 @@ def list_payload(name: str, frame: pd.DataFrame) -> dict:
     {'name': 'x', 'columns': ['email', 'n'], 'rows': [['a@b.c', None]]}
     """
     rows = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
-    clean = [[value.isoformat() if hasattr(value, "isoformat") else
-              value.item() if hasattr(value, "item") else value for value in row]
-             for row in rows]
+    clean = [[_json_value(value) for value in row] for row in rows]
     return {"name": name, "columns": [str(c) for c in frame.columns], "rows": clean}
+
+
+def _json_value(value: object) -> object:
+    """A cell as JSON: a time to the second with its offset, a date as YYYY-MM-DD.
+
+    >>> at = pd.Timestamp("2026-12-04 10:33:29.62", tz="UTC")
+    >>> _json_value(at), _json_value(dt.date(2026, 1, 2))
+    ('2026-12-04 10:33:29+00:00', '2026-01-02')
+    """
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value.item() if hasattr(value, "item") else value
 
 
 def list_frame(payload: dict) -> pd.DataFrame:
