@@ -42,7 +42,8 @@ _ACRONYMS = {"sku": "SKU", "skus": "SKUs", "aov": "AOV", "roas": "ROAS", "csat":
              "nps": "NPS", "po": "PO", "url": "URL", "id": "ID", "rfm": "RFM", "sla": "SLA",
              "wape": "WAPE", "utm": "UTM", "kpi": "KPI", "pos": "POS", "vat": "VAT",
              "sms": "SMS", "faq": "FAQ", "seo": "SEO", "avg": "average", "tiktok": "TikTok",
-             "whatsapp": "WhatsApp", "youtube": "YouTube", "linkedin": "LinkedIn"}
+             "whatsapp": "WhatsApp", "youtube": "YouTube", "linkedin": "LinkedIn",
+             "vip": "VIP", "vips": "VIPs"}
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,26 @@ def test_the_page_from_a_real_run_json_has_no_field_names(tmp_path):
     assert run["kpis"] == kpis  # run.json keeps the machine names
     text = visible_text(reports.write_index(tmp_path, store_name="Shop").read_text())
     assert [n for n in SNAKE_NAMES if re.search(rf"\b{n}\b", text)] == []
+
+
+def test_each_cadence_links_its_lists_to_act_on_in_words(tmp_path):
+    """The latest runs' action lists are linked under their reports, named in words, with
+    their row counts; an older run's lists are not."""
+    demo_outputs(tmp_path, {})
+    daily = json.loads((tmp_path / "daily" / "2026-11-29" / "run.json").read_text())
+    daily["lists"] = {"unpaid_orders": {"notebook": "orders_shipping", "rows": 2,
+                                        "file": "daily/2026-11-29/lists/unpaid_orders.csv"}}
+    reports.write_run_json(tmp_path / "daily" / "2026-11-29", daily)
+    monthly = json.loads((tmp_path / "monthly" / "2026-11-30" / "run.json").read_text())
+    monthly["lists"] = {"vip": {"notebook": "customers_loyalty", "rows": 1234,
+                                "file": "monthly/2026-11-30/lists/vip.csv"}}
+    reports.write_run_json(tmp_path / "monthly" / "2026-11-30", monthly)
+    page = reports.write_index(tmp_path, store_name="Shop").read_text()
+    soup = BeautifulSoup(page, "html.parser")
+    links = {a["href"]: a.get_text() for a in soup.select("p.lists a")}
+    assert links == {"daily/2026-11-29/lists/unpaid_orders.csv": "Unpaid orders",
+                     "monthly/2026-11-30/lists/vip.csv": "VIP"}
+    text = " ".join(visible_text(page).split())
+    assert "Unpaid orders (2)" in text and "VIP (1,234)" in text
+    assert text.index("VIP (1,234)") < text.index("Headline figures")
+    assert "unpaid_orders" not in text

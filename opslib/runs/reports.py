@@ -522,6 +522,18 @@ def _todo(out_dir: Path, daily: dict | None) -> str:
             f"{link} ({html.escape(period_words(daily))})</div>")
 
 
+def _list_links(run: dict) -> str:
+    """The run's action lists (CSV files for e-mail tools and calls), linked, with counts.
+
+    >>> _list_links({"lists": {"win_back": {"rows": 3, "file": "monthly/x/lists/win_back.csv"}}})
+    '<p class="lists">Lists to act on: <a href="monthly/x/lists/win_back.csv">Win back</a> (3)</p>'
+    """
+    lists = run.get("lists") or {}
+    links = [f'<a href="{_href(item["file"])}">{html.escape(glossary.words(name))}</a> '
+             f'({item["rows"]:,})' for name, item in sorted(lists.items())]
+    return f'<p class="lists">Lists to act on: {" · ".join(links)}</p>' if links else ""
+
+
 def _report_list(out_dir: Path, latest: dict[str, dict]) -> str:
     esc = html.escape
     blocks = []
@@ -537,7 +549,7 @@ def _report_list(out_dir: Path, latest: dict[str, dict]) -> str:
                 else f"<span{css}>{text}</span>"
             items.append(f'<li>{link}<span class="q">{esc(question)}</span></li>')
         blocks.append(f"<div><h3>{esc(cadence.capitalize())}: {esc(period_words(run))}</h3>"
-                      f"<ul>{''.join(items)}</ul></div>")
+                      f"<ul>{''.join(items)}</ul>{_list_links(run)}</div>")
     return f'<div class="reports">{"".join(blocks)}</div>'
 
 
