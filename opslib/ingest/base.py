@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +38,13 @@ class FileImporter:
     delimiter: str = "auto"
     skip_lines: int = 0
     dictionary: bool = False  # hold the text dictionary-encoded (see `read_text_table`)
+    _scratch: Path | None = None  # a folder for rows kept on disk, during `run` only
+    aside: bool = True  # in `run`, rows and tables wait on disk between stages (less memory)
+
+    @property
+    def aside_folder(self) -> Path | None:
+        """Where rows and tables wait on disk between stages, or None (kept in memory)."""
+        return self._scratch if self.aside else None
 
     def columns(self, path: Path) -> dict[str, str]:
         """Check the header (before anything is read or written); field -> header name."""
@@ -70,15 +78,20 @@ class FileImporter:
         columns = self.columns(path)
         ctx = Context(data_dir, settings, today or settings.today(), self.source, path.name)
         rejects = Rejects()
-        with import_step("reading it", path.name):
-            raw, notes = self.read(path, columns, digest, ctx, rejects)
 
         def build(frame: pd.DataFrame, ctx: Context, rejects: Rejects) -> list[Candidate]:
             ctx.notes.extend(notes)
             return self.build(frame, columns, ctx, rejects)
 
-        return run_import(raw, build, source=self.source, data_dir=data_dir,
-                          settings=settings, today=today, rejects=rejects)
+        with tempfile.TemporaryDirectory(prefix="playbook-rows-") as folder:
+            self._scratch = Path(folder)
+            try:
+                with import_step("reading it", path.name):
+                    raw, notes = self.read(path, columns, digest, ctx, rejects)
+                return run_import(raw, build, source=self.source, data_dir=data_dir,
+                                  settings=settings, today=today, rejects=rejects)
+            finally:
+                self._scratch = None
 
     def read(self, path: Path, columns: dict[str, str], digest: str, ctx: Context,
              rejects: Rejects) -> tuple[RawTable, list[str]]:

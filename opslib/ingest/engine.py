@@ -73,6 +73,9 @@ class Candidate:
     lines `members` (group ids sorted, their lines) lists, or a list of lines, which
     is turned into the flat form when the candidate is made (a Python list per row
     costs several times the memory).
+
+    A large file's rows may wait on disk instead (`put_aside`: `frame` is None and
+    `spilled` names the Parquet file): the engine then reads one table at a time.
     """
 
     table: str
@@ -83,9 +86,11 @@ class Candidate:
     earliest: tuple[str, ...] = ()
     messages: dict[str, str] = field(default_factory=dict)  # column -> message when empty
     members: tuple[np.ndarray, np.ndarray] | None = None  # (group ids sorted, lines)
-    spilled: Path | None = None  # where `frame` waits on disk while other tables merge
+    spilled: Path | None = None  # where the rows wait on disk (`frame` is None meanwhile)
 
     def __post_init__(self) -> None:
+        if self.frame is None:
+            return
         lines = self.frame[LINES]
         if lines.dtype == object:  # a list of lines per row: kept flat instead
             counts = lines.map(len).to_numpy(dtype="int64")
@@ -93,6 +98,23 @@ class Candidate:
             flat = np.fromiter(itertools.chain.from_iterable(lines), "int64", counts.sum())
             self.members = np.repeat(groups, counts), flat
             self.frame = self.frame.assign(**{LINES: groups})
+
+    def load(self) -> pd.DataFrame:
+        """The rows, read back from disk when they wait there."""
+        return self.frame if self.frame is not None else pd.read_parquet(self.spilled)
+
+    def column(self, name: str) -> pd.Series:
+        """One column of the rows (only that column is read from disk)."""
+        if self.frame is not None:
+            return self.frame[name]
+        return pd.read_parquet(self.spilled, columns=[name])[name]
+
+    def put_aside(self, path: Path, frame: pd.DataFrame | None = None) -> None:
+        """Keep the rows (or `frame`, the rows left) in a Parquet file at `path` instead of
+        in memory."""
+        frame = self.frame if frame is None else frame
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        self.frame, self.spilled = None, Path(path)
 
     def lines_of(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """The input lines of `rows` (rows of this candidate): for each line, the position
@@ -195,7 +217,7 @@ def _contract_rejects(candidates: list[Candidate], ctx: Context, rejects: Reject
     from its lines) only once those pass, so a bad line is rejected for its own fault and
     the order is rebuilt without it, instead of taking its good lines along.
     """
-    single = [np.bincount(c.lines_of(c.frame)[0], minlength=1).max() <= 1
+    single = [np.bincount(c.lines_of(c.column(LINES).to_frame())[0], minlength=1).max() <= 1
               for c in candidates]
     found = _check_rows([c for c, one in zip(candidates, single) if one], candidates, ctx,
                         rejects)
@@ -213,7 +235,8 @@ def _check_rows(checked: list[Candidate], candidates: list[Candidate], ctx: Cont
     by_table = {c.table: c for c in candidates}
     for cand in checked:
         table = TABLES[cand.table]
-        frame = cand.frame
+        frame = cand.load()
+        rows = len(frame)
         for column in table.columns:
             values = frame[column.name]
             source = cand.origin.get(column.name)
@@ -266,7 +289,13 @@ def _check_rows(checked: list[Candidate], candidates: list[Candidate], ctx: Cont
                                  lambda v: f"'{source}' = '{v}' is not a known {fk.table}."
                                  f"{fk.ref}; import the {fk.table} first or fix the value."))
                 frame = frame[~orphan]
-        cand.frame = frame
+        if cand.frame is not None:
+            cand.frame = frame
+        else:  # rows waiting on disk go back there: one table in memory at a time
+            if len(frame) != rows:
+                cand.put_aside(cand.spilled, frame)
+            del frame
+            release_memory()
     return rejects.count - before
 
 
@@ -312,12 +341,9 @@ def _reject_rows(cand: Candidate, rejects: Rejects, rows: pd.DataFrame, column: 
 def _reject_clashing_keys(cand: Candidate, frame: pd.DataFrame,
                           rejects: Rejects) -> pd.DataFrame:
     key = TABLES[cand.table].key
-    if frame.empty:
-        return frame
+    if frame.empty or not frame.duplicated(subset=list(key), keep=False).any():
+        return frame  # (no key as Python tuples: a million of them is 150 MB)
     keys = _key_tuple(frame, key)
-    clash = keys.duplicated(keep=False)
-    if not clash.any():
-        return frame
     columns = [c for c in TABLES[cand.table].column_names]
     same = frame[columns].astype("object").where(frame[columns].notna(), None)
     identical = same.duplicated(keep="first")
@@ -342,7 +368,7 @@ def _known_keys(table: str, ref: str, by_table: dict[str, Candidate],
                 ctx: Context) -> pd.Series | None:
     parts = []
     if table in by_table:
-        parts.append(by_table[table].frame[ref])
+        parts.append(by_table[table].column(ref))
     existing = ctx.existing(table)
     if existing is not None:
         parts.append(existing[ref])
@@ -384,11 +410,12 @@ def _merge(candidates: list[Candidate], ctx: Context, txn: Transaction) -> _Outc
         cand = candidates.pop(0)
         spec = TABLES[cand.table]
         columns = spec.column_names
-        frame = cand.frame if cand.spilled is None else pd.read_parquet(cand.spilled)
+        frame = cand.load()
         cand.frame = None
         new = normalize(cand.table, frame[columns])
         new[LINES] = frame[LINES].to_numpy()
         del frame
+        release_memory()  # reading and converting held the rows twice for a while
         exact_repeat = pd.Series(_row_hashes(new[columns]), index=new.index).duplicated()
         duplicate.append(cand.lines_of(new[exact_repeat])[1])
         new = new[~exact_repeat]
@@ -411,6 +438,7 @@ def _merge(candidates: list[Candidate], ctx: Context, txn: Transaction) -> _Outc
             if violations:
                 raise violations[0].to_error()
             merged = to_arrow(cand.table, merged)  # the pandas copy is freed before writing
+            release_memory()
             txn.stage_table(cand.table, merged)
             changed_counts[cand.table] = count
         del merged
@@ -429,9 +457,8 @@ def _line_set(*parts: np.ndarray) -> np.ndarray:
 def _spill(candidates: list[Candidate], folder: Path) -> None:
     """Put every candidate's rows on disk (Parquet), so `_merge` holds one table at once."""
     for number, cand in enumerate(candidates):
-        cand.spilled = folder / f"{number}-{cand.table}.parquet"
-        pq.write_table(pa.Table.from_pandas(cand.frame, preserve_index=False), cand.spilled)
-        cand.frame = None
+        if cand.frame is not None:
+            cand.put_aside(folder / f"{number}-{cand.table}.parquet")
 
 
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
@@ -561,7 +588,7 @@ _LIBC = _libc()
 def _note_free_lines(candidates: list[Candidate], ctx: Context) -> None:
     for cand in candidates:
         if cand.table == "order_lines":
-            free = int((cand.frame["unit_price"] == 0).sum())
+            free = int((cand.column("unit_price") == 0).sum())
             if free:
                 ctx.notes.append(f"{free:,} order line(s) with price 0 loaded as free items")
 

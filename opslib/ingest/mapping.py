@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +49,6 @@ from opslib.ingest.parse import COUNT_LIMIT, DATE_ORDERS, clean_text, date_order
 from opslib.ingest.readers import LINE, ImportFileError, RawTable, RowsOnDisk, \
     TextBatches, detect_encoding, read_text_table, sniff_decimal
 from opslib.ingest.rejects import Rejects
-from opslib.ingest.report import FileResult
 from opslib.schema import TABLES, TYPES, table_path
 
 __all__ = ["Mapping", "MappingError", "MappingImporter", "load_mapping", "identity_mapping",
@@ -268,7 +266,8 @@ def identity_mapping(table: str) -> Mapping:
     '"promo_code"'
     """
     spec = TABLES[table]
-    columns = {c.name: SourceColumn(c.name, _CONTRACT_TO_SOURCE[c.type], required=True)
+    columns = {c.name: SourceColumn(c.name, _CONTRACT_TO_SOURCE[c.type],
+                                    required=not c.late)  # a file written before it lacks it
                for c in spec.columns}
     return Mapping(name=table, path=None, description=f"a {table} file in the playbook's own "
                    "columns", encoding="auto", delimiter="auto", decimal="auto",
@@ -323,7 +322,6 @@ class MappingImporter(FileImporter):
         self.decimal = mapping.decimal
         self.orders: dict[str, str] = {}  # date column -> order, settled per file by `detect`
         self.batch_rows = batch_rows
-        self._scratch: Path | None = None
 
     # -- reading: what the mapping leaves to "auto", decided once from the whole file -----
     def detect(self, raw: RawTable, columns: dict[str, str]) -> list[str]:
@@ -371,15 +369,6 @@ class MappingImporter(FileImporter):
             f"file '{raw.name}' line {line} column '{column}': '{value}' could be a "
             "thousand-something or a number with three decimals, and no other number in the "
             "file shows the decimal mark", file=raw.name, line=line, column=column, fix=fix)
-
-    def run(self, path: Path, **kwargs) -> FileResult:
-        """Import one file; its typed rows are kept in a scratch folder meanwhile."""
-        with tempfile.TemporaryDirectory(prefix="playbook-rows-") as folder:
-            self._scratch = Path(folder)
-            try:
-                return super().run(path, **kwargs)
-            finally:
-                self._scratch = None
 
     def read(self, path: Path, columns: dict[str, str], digest: str, ctx: Context,
              rejects: Rejects) -> tuple[RawTable, list[str]]:
@@ -435,9 +424,10 @@ class MappingImporter(FileImporter):
             if rejects.count != before:
                 self._source(con, without_rejected(frame, rejects))
             groups: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-            return [self._table(con, spec, groups) for spec in self.mapping.tables.values()]
+            results = [self._table(con, spec, groups) for spec in self.mapping.tables.values()]
         finally:
-            con.close()
+            con.close()  # its working memory is handed back before the tables are typed
+        return [self._candidate(*result) for result in results]
 
     @staticmethod
     def _source(con: duckdb.DuckDBPyConnection, rows: RowsOnDisk) -> None:
@@ -571,9 +561,10 @@ class MappingImporter(FileImporter):
                         raw=[r[1] for r in failing], rule=check.name, message=check.message)
 
     def _table(self, con, spec: TableSpec,
-               groups: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]) -> Candidate:
-        """One table's candidate rows; `groups` holds the group members already found (two
-        tables grouped alike share them)."""
+               groups: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]):
+        """One table's rows as the SQL gives them (in Arrow, or in a Parquet file when rows
+        wait on disk) and its group members; `groups` holds the group members already
+        found (two tables grouped alike share them)."""
         table = TABLES[spec.name]
         selects = []
         for column in table.columns:
@@ -588,8 +579,16 @@ class MappingImporter(FileImporter):
         if spec.group_by:
             query += f" GROUP BY {keys}"
         try:
-            frame = _coerce(spec.name, _arrow(con.execute(query)).to_pandas(
-                self_destruct=True, split_blocks=True))  # Arrow buffers freed as converted
+            result = con.execute(query)
+            if self.aside_folder is None:
+                rows = _arrow(result)
+            else:  # written as it comes: DuckDB's memory and the table's are not held at once
+                rows = self.aside_folder / f"sql-{spec.name}.parquet"
+                reader = result.to_arrow_reader()
+                with pq.ParquetWriter(rows, reader.schema) as writer:
+                    for batch in reader:
+                        writer.write_batch(batch)
+                del reader
             members = None
             if spec.group_by and (keys, where) not in groups:
                 flat = _arrow(con.execute(
@@ -600,12 +599,22 @@ class MappingImporter(FileImporter):
                 members = groups[keys, where]
         except duckdb.Error as err:
             raise self._sql_error(err, f"tables.{spec.name}") from err
+        return spec, rows, members
+
+    def _candidate(self, spec: TableSpec, rows, members) -> Candidate:
+        """A table's candidate: the SQL's rows in the contract's types."""
+        table = rows if isinstance(rows, pa.Table) else pq.read_table(rows)
+        frame = _coerce(spec.name, table.to_pandas(self_destruct=True, split_blocks=True))
+        del table, rows  # Arrow buffers freed as converted
         origin = {c: e.strip().strip('"') for c, e in spec.columns.items()
                   if e.strip().startswith('"') and e.strip().endswith('"')
                   and e.strip().count('"') == 2}
-        return Candidate(spec.name, frame, merge=spec.merge, primary=spec.primary,
-                         origin=origin, earliest=spec.earliest, messages=spec.messages,
-                         members=members)
+        candidate = Candidate(spec.name, frame, merge=spec.merge, primary=spec.primary,
+                              origin=origin, earliest=spec.earliest, messages=spec.messages,
+                              members=members)
+        if self.aside_folder is not None:  # the engine reads the tables one at a time
+            candidate.put_aside(self.aside_folder / f"table-{spec.name}.parquet")
+        return candidate
 
 
 def _arrow(result: duckdb.DuckDBPyConnection) -> pa.Table:

@@ -27,10 +27,13 @@ Decisions (docs/data-sources.md explains them to users):
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from opslib.ingest.base import FileImporter, reject_bad, reject_parsed
 from opslib.ingest.columns import Want, column_or_empty
@@ -38,7 +41,7 @@ from opslib.ingest.engine import LINES, Candidate, Context, lines_by, release_me
     single_lines
 from opslib.ingest.parse import clean_text, parse_bool, parse_int, parse_number, \
     parse_timestamp, range_text
-from opslib.ingest.readers import LINE, ImportFileError
+from opslib.ingest.readers import LINE, ImportFileError, RawTable, RowsOnDisk
 from opslib.ingest.rejects import Rejects
 from opslib.schema import TABLES
 
@@ -137,12 +140,32 @@ class ShopifyOrders(FileImporter):
 
     batch_orders = BATCH_ORDERS  # orders built at a time
 
-    def build(self, frame: pd.DataFrame, columns: dict[str, str], ctx: Context,
+    def read(self, path, columns: dict[str, str], digest: str, ctx: Context,
+             rejects: Rejects) -> tuple[RawTable, list[str]]:
+        """The rows as text; during an import they wait in an Arrow file on disk, mapped
+        back into memory only while `build` builds the batches."""
+        raw, notes = super().read(path, columns, digest, ctx, rejects)
+        if self.aside_folder is not None:
+            raw.lines = raw.line_numbers()
+            rows = RowsOnDisk(self.aside_folder / "rows.arrow")
+            table = pa.Table.from_pandas(raw.frame, preserve_index=False)
+            with pa.OSFile(str(rows.path), "wb") as sink, \
+                    pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            raw.frame = rows
+        return raw, notes
+
+    def build(self, frame: pd.DataFrame | RowsOnDisk, columns: dict[str, str], ctx: Context,
               rejects: Rejects) -> list[Candidate]:
         """Build `batch_orders` orders at a time (every row of an order in the same batch,
         so an order is still kept or rejected whole), then put the batches together: the
         same rows, in the same order, as building them all at once, with far less held
-        at once."""
+        at once (during an import, a batch's tables wait on disk, and so do the rows read
+        once every batch is built)."""
+        mapped = None
+        if isinstance(frame, RowsOnDisk):  # whole rows are read batch by batch from disk
+            mapped = _MappedRows(frame)
+            frame = mapped.columns([columns.get(f, "") for f in ("number", "id", "currency")])
         number = clean_text(_raw(frame, columns, "number"), strip_apostrophe=True)
         missing_number = number.isna()
         rejects.add(frame.loc[missing_number, LINE], column=columns["number"], raw=None,
@@ -155,10 +178,26 @@ class ShopifyOrders(FileImporter):
         parts = []
         for start in range(0, max(int(batch.max(initial=-1)) + 1, 1), self.batch_orders):
             rows = frame[(batch >= start) & (batch < start + self.batch_orders)]
-            parts.append(self._build_part(rows, columns, ctx, rejects))
+            if mapped is not None:
+                rows = mapped.rows(rows.index)
+            parts.append(self._put_aside(self._build_part(rows, columns, ctx, rejects),
+                                         len(parts)))
             del rows
             release_memory()  # what the batch needed only for a while
+        del frame, batch, mapped
+        release_memory()  # the rows read: only the batches' tables are needed now
         return self._joined(parts, columns, ctx)
+
+    _LARGE_PARTS = ("orders", "order_lines", "returns", "shipments")
+
+    def _put_aside(self, part: dict[str, object], number: int) -> dict[str, object]:
+        """During an import, a batch's large tables wait on disk (Parquet) for the others."""
+        if self.aside_folder is not None:
+            for name in self._LARGE_PARTS:
+                path = self.aside_folder / f"part-{number}-{name}.parquet"
+                part[name].to_parquet(path, index=False)
+                part[name] = path
+        return part
 
     @staticmethod
     def _batch_keys(frame: pd.DataFrame, columns: dict[str, str],
@@ -381,7 +420,7 @@ class ShopifyOrders(FileImporter):
             "order_id": rows["order_id"], "line_number": rows["position"],
             "sku": rows["sku"], "quantity": rows["quantity"], "unit_price": rows["price"],
             "discount_amount": rows["line_discount"], "created_at": rows["created_at"],
-            LINES: rows[LINE],
+            "title": rows["line_name"], LINES: rows[LINE],
         })
         gross = (rows["quantity"].astype("float64") * rows["price"]).groupby(
             rows["order_id"], sort=False).sum()
@@ -422,7 +461,8 @@ class ShopifyOrders(FileImporter):
         """The candidates of all batches: each table's rows in the order one build of the
         whole file gives (orders by their first line, lines by line)."""
         def joined(name: str, by: str = LINES) -> pd.DataFrame:
-            frames = [part.pop(name) for part in parts]
+            frames = [pd.read_parquet(frame) if isinstance(frame, Path) else frame
+                      for frame in (part.pop(name) for part in parts)]
             frames = [f for f in frames if len(f)] or frames[:1]  # empty ones add no type
             frame = pd.concat(frames, ignore_index=True)
             del frames
@@ -443,25 +483,35 @@ class ShopifyOrders(FileImporter):
                   "shipping_amount": columns["shipping"], "tax_amount": columns["taxes"],
                   "quantity": columns["quantity"], "unit_price": columns["price"],
                   "sku": columns.get("sku", "Lineitem sku"),
+                  "title": columns.get("line_name", "Lineitem name"),
                   "fulfillment_status": columns.get("fulfillment_status",
                                                     "Fulfillment Status")}
         sold = joined("sold", LINE)
         refunds = joined("refunds")
         self._notes(ctx, sum(part.pop("no_sku") for part in parts), refunds)
-        candidates = [
-            Candidate("orders", joined("orders"), origin=origin, members=members),
-            Candidate("order_lines", joined("order_lines"), merge="replace_orders",
-                      origin=origin),
-            Candidate("returns", joined("returns"), origin={
-                "refund_amount": columns.get("refunded_amount", "Refunded Amount")},
-                members=members),
-            Candidate("shipments", joined("shipments"), members=members),
-            Candidate("customers", self._customers(joined("buyers")), merge="insert_missing",
-                      primary=False, earliest=("created_at",), members=NO_LINES),
-            Candidate("products", _placeholder_products(sold), merge="insert_missing",
-                      primary=False, members=NO_LINES),
-        ]
-        return [c for c in candidates if c.table in ("orders", "order_lines") or len(c.frame)]
+        made: list[Candidate] = []
+
+        def keep(candidate: Candidate) -> None:
+            """Keep a table that has rows (orders and lines always); during an import it
+            waits on disk while the next is put together."""
+            if candidate.table in ("orders", "order_lines") or len(candidate.frame):
+                if self.aside_folder is not None:
+                    candidate.put_aside(self.aside_folder /
+                                        f"table-{candidate.table}.parquet")
+                made.append(candidate)
+
+        keep(Candidate("orders", joined("orders"), origin=origin, members=members))
+        keep(Candidate("order_lines", joined("order_lines"), merge="replace_orders",
+                       origin=origin))
+        keep(Candidate("returns", joined("returns"), origin={
+            "refund_amount": columns.get("refunded_amount", "Refunded Amount")},
+            members=members))
+        keep(Candidate("shipments", joined("shipments"), members=members))
+        keep(Candidate("customers", self._customers(joined("buyers")), merge="insert_missing",
+                       primary=False, earliest=("created_at",), members=NO_LINES))
+        keep(Candidate("products", _placeholder_products(sold), merge="insert_missing",
+                       primary=False, members=NO_LINES))
+        return made
 
     @staticmethod
     def _refunds(first: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.DataFrame:
@@ -529,6 +579,34 @@ class ShopifyOrders(FileImporter):
         if no_sku:
             ctx.notes.append(f"{no_sku:,} line item(s) have no SKU: kept with an empty sku "
                              "(give the variants SKUs in Shopify to see them per product)")
+
+
+class _MappedRows:
+    """Rows kept in an Arrow file, mapped into memory rather than read (text columns as
+    the reading gave them: Arrow dictionaries), but those left out since. A batch's rows
+    are copied out and the mapped pages handed back, so the file is never resident whole
+    (an export lists an order's rows together: a batch's rows lie side by side)."""
+
+    def __init__(self, rows: RowsOnDisk) -> None:
+        with open(rows.path, "rb") as handle:
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        table = pa.ipc.open_stream(pa.BufferReader(pa.py_buffer(self._map))).read_all()
+        self._frame = table.to_pandas(types_mapper=lambda kind: pd.ArrowDtype(kind)
+                                      if pa.types.is_dictionary(kind) else None)
+        lines = self._frame[LINE].to_numpy(dtype="int64")
+        self._kept = ~np.isin(lines, rows.without) if len(rows.without) else None
+
+    def columns(self, names: list[str]) -> pd.DataFrame:
+        """`__line` and the named columns of the rows kept (index: place in the file)."""
+        frame = self._frame[[LINE, *(n for n in names if n in self._frame)]]
+        return frame if self._kept is None else frame[self._kept]
+
+    def rows(self, places: pd.Index) -> pd.DataFrame:
+        """Every column of the rows at `places` (copied out of the mapped file)."""
+        rows = self._frame.take(np.asarray(places, dtype="int64"))
+        if hasattr(mmap, "MADV_DONTNEED"):  # pages are read from the file again if needed
+            self._map.madvise(mmap.MADV_DONTNEED)
+        return rows
 
 
 def _deciding_buyers(first: pd.DataFrame) -> pd.DataFrame:

@@ -166,3 +166,107 @@ def test_a_mapped_file_typed_in_any_batch_size_stores_the_same(tmp_path_factory,
     importer.batch_rows = batch
     batched = _import(importer, path, folder / "batched", usd_settings)
     _same(batched, whole)
+
+
+# -- rows and tables waiting on disk between stages --------------------------------------
+# During an import, the rows read and each table built wait on disk (Parquet, Arrow) and
+# the engine checks and merges one table at a time: what is stored must not change.
+
+@settings(max_examples=20, deadline=None, suppress_health_check=_FIXED)
+@given(orders=_ORDERS, batch=st.integers(1, 3), data=st.data())
+def test_orders_kept_on_disk_in_tiny_batches_store_what_one_batch_in_memory_stores(
+        tmp_path_factory, usd_settings, orders, batch, data):
+    made = []
+    for n, (lines, fault) in enumerate(orders, start=1):
+        items = [(f"SKU{n}{k}", k + 1, f"{n + k}.50") for k in range(lines)]
+        order = shopify_order(f"#{n}", "1" if fault == "same_id" else str(1000 + n),
+                              f"2024-05-{n:02d} 10:00:00 -0400", items,
+                              Email=f"buyer{n % 3}@example.invalid",
+                              **({"Total": "-1.00"} if fault == "bad_total" else {}))
+        if fault == "bad_price":
+            order["lines"][0] = (order["lines"][0][0], "-2", order["lines"][0][2])
+        made.append(order)
+    rows = sum(len(o["lines"]) for o in made)
+    folder = tmp_path_factory.mktemp("aside")
+    path = _shopify(folder / "orders.csv", made, list(data.draw(st.permutations(range(rows)))))
+    in_memory = _orders_importer(WHOLE)
+    in_memory.aside = False
+    whole = _import(in_memory, path, folder / "memory", usd_settings)
+    on_disk = _orders_importer(batch)
+    assert on_disk.aside
+    _same(_import(on_disk, path, folder / "disk", usd_settings), whole)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=_FIXED)
+@given(lines=st.lists(st.tuples(st.integers(1, 4), st.sampled_from(
+    ["ok", "ok", "negative_quantity", "ship_before_order", "not_a_number"])),
+    min_size=1, max_size=12), batch=st.integers(1, 4))
+def test_a_mapped_file_kept_on_disk_stores_what_memory_stores(tmp_path_factory, usd_settings,
+                                                              lines, batch):
+    folder = tmp_path_factory.mktemp("mapped-aside")
+    path = folder / "superstore.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(_SUPERSTORE)
+        for n, (order, fault) in enumerate(lines, start=1):
+            shipped = "2/13/2024" if fault == "ship_before_order" else "2/25/2024"
+            writer.writerow([n, f"CA-2024-{order}", "2/20/2024", shipped, "Second Class",
+                             f"C{order % 2}", "Person A", "United States", "Boston",
+                             f"P{n % 3}", "Office", "Paper", f"Paper {n % 3}",
+                             "x" if fault == "not_a_number" else f"{10 + n}.5",
+                             -1 if fault == "negative_quantity" else 2, "0.2", "1.5"])
+    mapping = MAPPINGS / "superstore.toml"
+    in_memory = importer_for("csv", mapping)
+    in_memory.aside = False
+    whole = _import(in_memory, path, folder / "memory", usd_settings)
+    on_disk = importer_for("csv", mapping)
+    on_disk.batch_rows = batch
+    _same(_import(on_disk, path, folder / "disk", usd_settings), whole)
+
+
+def _held_while_checking(monkeypatch) -> list[tuple[str, int]]:
+    """For each contract check of an import: what holds the rows read, and how many
+    tables are in memory when it starts."""
+    from opslib.ingest import engine
+
+    seen = []
+    settle, check = engine.settle, engine._check_rows
+
+    def watched_settle(raw, *args):
+        seen.append(("rows read", type(raw.frame).__name__))
+        return settle(raw, *args)
+
+    def watched_check(checked, candidates, *args):
+        seen.append(("tables in memory", sum(c.frame is not None for c in candidates)))
+        return check(checked, candidates, *args)
+
+    monkeypatch.setattr(engine, "settle", watched_settle)
+    monkeypatch.setattr(engine, "_check_rows", watched_check)
+    return seen
+
+
+def test_an_import_holds_neither_the_rows_read_nor_every_table_while_checking(
+        tmp_path, usd_settings, monkeypatch):
+    """The rows read wait on disk, and the tables too: the checks read one at a time."""
+    orders = [shopify_order(f"#{n}", str(100 + n), "2024-05-01 10:00:00 -0400",
+                            [("A", 1, "5.00"), ("B", 2, "6.00")],
+                            **({"Total": "-1.00"} if n == 2 else {})) for n in range(1, 4)]
+    path = _shopify(tmp_path / "orders.csv", orders)
+    seen = _held_while_checking(monkeypatch)
+    result, stored = _import(_orders_importer(1), path, tmp_path / "d", usd_settings)
+    assert result.rows_rejected == 2 and len(stored["orders"]) == 2
+    assert seen[0] == ("rows read", "RowsOnDisk")
+    assert {held for what, held in seen[1:]} == {0}, seen
+
+    superstore = tmp_path / "superstore.csv"
+    with open(superstore, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(_SUPERSTORE)
+        writer.writerow([1, "CA-1", "2/20/2024", "2/25/2024", "Second Class", "C1", "A",
+                         "United States", "Boston", "P1", "Office", "Paper", "Paper", "10.5",
+                         2, "0.2", "1.5"])
+    seen.clear()
+    _import(importer_for("csv", MAPPINGS / "superstore.toml"), superstore, tmp_path / "m",
+            usd_settings)
+    assert seen[0] == ("rows read", "RowsOnDisk")
+    assert {held for what, held in seen[1:]} == {0}, seen
