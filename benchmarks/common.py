@@ -35,16 +35,25 @@ def playbook(*args: str) -> list[str]:
     return [str(BIN / "playbook"), *args]
 
 
-def demo_store(work: Path, size: str, years: int, until: dt.date, seed: int = 7) -> Path:
-    """A demo store folder for (size, years, until, seed), generated on first use."""
-    folder = work / "stores" / f"{size}-{years}y-{until}-s{seed}"
+def demo_store(work: Path, size: str, years: int, until: dt.date, seed: int = 7,
+               zone: str | None = None) -> Path:
+    """A demo store folder for (size, years, until, seed[, time zone]), generated on first
+    use (`zone`: the store's time zone, default the settings' default)."""
+    name = f"{size}-{years}y-{until}-s{seed}" + (f"-{zone.replace('/', '_')}" if zone else "")
+    folder = work / "stores" / name
     if not folder.exists():
         partial = folder.with_name(folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         print(f"generating the {size} demo store, {years} years to {until} ...", flush=True)
+        settings = []
+        if zone:
+            partial.mkdir(parents=True)
+            (partial / "playbook.toml").write_text(f'[store]\ntimezone = "{zone}"\n',
+                                                   encoding="utf-8")
+            settings = ["--settings", str(partial / "playbook.toml")]
         subprocess.run(playbook("demo", "--size", size, "--years", str(years), "--until",
-                                str(until), "--seed", str(seed), "--data", str(partial)),
-                       check=True, stdout=subprocess.DEVNULL)
+                                str(until), "--seed", str(seed), "--data", str(partial),
+                                *settings), check=True, stdout=subprocess.DEVNULL)
         partial.rename(folder)
     return folder
 
