@@ -102,12 +102,15 @@ def list_payload(name: str, frame: pd.DataFrame) -> dict:
 
 
 def _json_value(value: object) -> object:
-    """A cell as JSON: a time to the second with its offset, a date as YYYY-MM-DD.
+    """A cell as JSON: a time to the second with its offset, a date (or a time at midnight
+    without a zone: a day held as a time) as YYYY-MM-DD.
 
     >>> at = pd.Timestamp("2026-12-04 10:33:29.62", tz="UTC")
-    >>> _json_value(at), _json_value(dt.date(2026, 1, 2))
-    ('2026-12-04 10:33:29+00:00', '2026-01-02')
+    >>> _json_value(at), _json_value(dt.date(2026, 1, 2)), _json_value(pd.Timestamp("2026-01-02"))
+    ('2026-12-04 10:33:29+00:00', '2026-01-02', '2026-01-02')
     """
+    if isinstance(value, dt.datetime) and value.tzinfo is None and value.time() == dt.time():
+        return value.date().isoformat()
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, dt.date):

@@ -122,5 +122,6 @@ def test_the_inventory_report_hands_the_purchase_orders_over(plan_store):
     block = inventory_planning.purchase_orders(plan_store, day).parts[0]
     handed = block.extra[LIST_MIME]
     assert handed["name"] == "purchase_orders" and len(expected) > 0
-    assert handed["rows"] == [[v.isoformat() if hasattr(v, "isoformat") else v
+    assert handed["rows"] == [[v.date().isoformat() if isinstance(v, pd.Timestamp) else v
                                for v in row] for row in expected.values.tolist()]
+    assert all(len(row[6]) == 10 for row in handed["rows"])  # the order-by day, YYYY-MM-DD
