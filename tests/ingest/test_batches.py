@@ -140,16 +140,8 @@ _SUPERSTORE = ["Row ID", "Order ID", "Order Date", "Ship Date", "Ship Mode", "Cu
                "Product Name", "Sales", "Quantity", "Discount", "Profit"]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=_FIXED)
-@given(lines=st.lists(st.tuples(st.integers(1, 4), st.sampled_from(
-    ["ok", "ok", "negative_quantity", "ship_before_order", "not_a_number"])),
-    min_size=1, max_size=12), batch=st.integers(1, 4))
-def test_a_mapped_file_typed_in_any_batch_size_stores_the_same(tmp_path_factory, usd_settings,
-                                                                lines, batch):
-    """Superstore-shaped lines through the example mapping, typed a few rows at a time:
-    the same tables, rejects and counts as the whole file at once."""
-    folder = tmp_path_factory.mktemp("mapped")
-    path = folder / "superstore.csv"
+def _superstore_file(path: Path, lines: list[tuple[int, str]]) -> Path:
+    """Superstore-shaped lines, (order, fault) each: the fault breaks that line."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(_SUPERSTORE)
@@ -160,6 +152,19 @@ def test_a_mapped_file_typed_in_any_batch_size_stores_the_same(tmp_path_factory,
                              f"P{n % 3}", "Office", "Paper", f"Paper {n % 3}",
                              "x" if fault == "not_a_number" else f"{10 + n}.5",
                              -1 if fault == "negative_quantity" else 2, "0.2", "1.5"])
+    return path
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=_FIXED)
+@given(lines=st.lists(st.tuples(st.integers(1, 4), st.sampled_from(
+    ["ok", "ok", "negative_quantity", "ship_before_order", "not_a_number"])),
+    min_size=1, max_size=12), batch=st.integers(1, 4))
+def test_a_mapped_file_typed_in_any_batch_size_stores_the_same(tmp_path_factory, usd_settings,
+                                                                lines, batch):
+    """Superstore-shaped lines through the example mapping, typed a few rows at a time:
+    the same tables, rejects and counts as the whole file at once."""
+    folder = tmp_path_factory.mktemp("mapped")
+    path = _superstore_file(folder / "superstore.csv", lines)
     mapping = MAPPINGS / "superstore.toml"
     whole = _import(importer_for("csv", mapping), path, folder / "whole", usd_settings)
     importer = importer_for("csv", mapping)
@@ -204,17 +209,7 @@ def test_orders_kept_on_disk_in_tiny_batches_store_what_one_batch_in_memory_stor
 def test_a_mapped_file_kept_on_disk_stores_what_memory_stores(tmp_path_factory, usd_settings,
                                                               lines, batch):
     folder = tmp_path_factory.mktemp("mapped-aside")
-    path = folder / "superstore.csv"
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(_SUPERSTORE)
-        for n, (order, fault) in enumerate(lines, start=1):
-            shipped = "2/13/2024" if fault == "ship_before_order" else "2/25/2024"
-            writer.writerow([n, f"CA-2024-{order}", "2/20/2024", shipped, "Second Class",
-                             f"C{order % 2}", "Person A", "United States", "Boston",
-                             f"P{n % 3}", "Office", "Paper", f"Paper {n % 3}",
-                             "x" if fault == "not_a_number" else f"{10 + n}.5",
-                             -1 if fault == "negative_quantity" else 2, "0.2", "1.5"])
+    path = _superstore_file(folder / "superstore.csv", lines)
     mapping = MAPPINGS / "superstore.toml"
     in_memory = importer_for("csv", mapping)
     in_memory.aside = False
