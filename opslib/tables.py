@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -33,24 +34,25 @@ def to_arrow(name: str, frame: pd.DataFrame | pa.Table) -> pa.Table:
     return frame.select(schema.names).cast(schema)
 
 
-def _month_parts(name: str, table: pa.Table) -> dict[str, pa.Table]:
+def _month_parts(name: str, table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
+    """(part name, rows) per month, each sorted by time: one month's rows are copied at
+    a time (sorting the whole table would hold it twice)."""
     column = TABLES[name].time_column
     if column is None or table.num_rows == 0:
-        return {"part-all": table}
+        yield "part-all", table
+        return
     values = table[column]
     if pa.types.is_timestamp(values.type):
         values = pc.cast(values, pa.timestamp("us"))  # UTC wall time: stable month keys
     months = pc.strftime(values, format="%Y-%m")
-    table = table.append_column("__month", months).sort_by([("__month", "ascending"),
-                                                           (column, "ascending")])
-    counts = pc.value_counts(table["__month"])  # months in sorted order, undated last
-    table = table.drop_columns(["__month"])
-    parts, start = {}, 0
+    order = pc.sort_indices(pa.table({"month": months, "time": table[column]}),
+                            sort_keys=[("month", "ascending"), ("time", "ascending")])
+    counts = pc.value_counts(months.take(order))  # months in sorted order, undated last
+    start = 0
     for month, count in zip(counts.field(0).to_pylist(), counts.field(1).to_pylist()):
         label = "undated" if month is None else month
-        parts[f"part-{label}"] = table.slice(start, count)  # a view: the rows are not copied
+        yield f"part-{label}", table.take(order.slice(start, count))
         start += count
-    return parts
 
 
 def write_table(data_dir: str | Path, name: str, frame: pd.DataFrame | pa.Table) -> Path:
@@ -60,7 +62,7 @@ def write_table(data_dir: str | Path, name: str, frame: pd.DataFrame | pa.Table)
     staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     staging.mkdir()
     try:
-        for part, data in _month_parts(name, to_arrow(name, frame)).items():
+        for part, data in _month_parts(name, to_arrow(name, frame)):
             pq.write_table(data, staging / f"{part}.parquet", row_group_size=ROW_GROUP_SIZE)
         _swap_into_place(staging, target)
     finally:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from opslib.config import Settings
 from opslib.ingest.columns import Want, resolve_columns
-from opslib.ingest.engine import Candidate, Context, import_step, run_import
+from opslib.ingest.engine import RELEASE_FROM_BYTES, Candidate, Context, import_step, \
+    run_import
 from opslib.ingest.ledger import load_ledger
 from opslib.ingest.parse import Parsed, range_text
 from opslib.ingest.readers import RawTable, delimiter_name, file_sha256, read_header_row, \
@@ -83,7 +87,8 @@ class FileImporter:
             ctx.notes.extend(notes)
             return self.build(frame, columns, ctx, rejects)
 
-        with tempfile.TemporaryDirectory(prefix="playbook-rows-") as folder:
+        with tempfile.TemporaryDirectory(prefix="playbook-rows-") as folder, \
+                self._arrow_pool(path):
             self._scratch = Path(folder)
             try:
                 with import_step("reading it", path.name):
@@ -92,6 +97,26 @@ class FileImporter:
                                   settings=settings, today=today, rejects=rejects)
             finally:
                 self._scratch = None
+
+    system_pool = False  # a large file's Arrow memory from the system allocator (see below)
+
+    @contextlib.contextmanager
+    def _arrow_pool(self, path: Path) -> Iterator[None]:
+        """For a large file of an importer with `system_pool`, Arrow allocates from the
+        system during this import and the default pool is put back after it.
+
+        Arrow's own allocator keeps what typed batches and SQL results free; the system's
+        hands it back between stages (a 205 MB mapped CSV peaked at 651 MB instead of
+        735-756 MB), while a Shopify export did worse with it (860 MB against 637 MB)."""
+        if not (self.system_pool and path.stat().st_size >= RELEASE_FROM_BYTES):
+            yield
+            return
+        default = pa.default_memory_pool()
+        pa.set_memory_pool(pa.system_memory_pool())
+        try:
+            yield
+        finally:
+            pa.set_memory_pool(default)
 
     def read(self, path: Path, columns: dict[str, str], digest: str, ctx: Context,
              rejects: Rejects) -> tuple[RawTable, list[str]]:

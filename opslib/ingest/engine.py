@@ -57,6 +57,7 @@ RAW_DIR = "raw"
 log = logging.getLogger("opslib.ingest")
 
 _QUANTITY_COLUMNS = {"quantity", "on_hand"}
+SLICE_ROWS = 100_000  # rows converted at once when a large table is written or read back
 
 
 @dataclass
@@ -101,7 +102,10 @@ class Candidate:
 
     def load(self) -> pd.DataFrame:
         """The rows, read back from disk when they wait there."""
-        return self.frame if self.frame is not None else pd.read_parquet(self.spilled)
+        if self.frame is not None:
+            return self.frame
+        return pq.read_table(self.spilled).to_pandas(  # Arrow buffers freed as converted
+            self_destruct=True, split_blocks=True)
 
     def column(self, name: str) -> pd.Series:
         """One column of the rows (only that column is read from disk)."""
@@ -113,7 +117,11 @@ class Candidate:
         """Keep the rows (or `frame`, the rows left) in a Parquet file at `path` instead of
         in memory."""
         frame = self.frame if frame is None else frame
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        schema = pa.Schema.from_pandas(frame, preserve_index=False)
+        with pq.ParquetWriter(path, schema) as writer:  # in slices: no second whole copy
+            for start in range(0, len(frame), SLICE_ROWS):
+                writer.write_table(pa.Table.from_pandas(
+                    frame.iloc[start:start + SLICE_ROWS], schema=schema, preserve_index=False))
         self.frame, self.spilled = None, Path(path)
 
     def lines_of(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -169,12 +177,24 @@ class Context:
 Build = Callable[[pd.DataFrame, Context, Rejects], list[Candidate]]
 
 
-def normalize(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """A frame in the contract's column order and pandas types (money rounded to cents)."""
-    money = {c.name: pd.to_numeric(frame[c.name]).astype("float64").round(2)
+def normalize(name: str, frame: pd.DataFrame | pa.Table) -> pd.DataFrame:
+    """A frame in the contract's column order and pandas types (money rounded to cents).
+    Rows given in Arrow are converted once, a column at a time (no second whole copy)."""
+    money = {c.name: pd.to_numeric(_series(frame[c.name])).astype("float64").round(2)
              for c in TABLES[name].columns if c.type == "money"}
-    arrow = to_arrow(name, frame.assign(**money))  # columns replaced, the frame not copied
-    return arrow.to_pandas(types_mapper=PANDAS_TYPES.get)
+    if isinstance(frame, pa.Table):
+        for column, values in money.items():
+            frame = frame.set_column(frame.schema.get_field_index(column), column,
+                                     pa.array(values, from_pandas=True))
+        arrow = to_arrow(name, frame)
+    else:
+        arrow = to_arrow(name, frame.assign(**money))  # columns replaced, frame not copied
+    return arrow.to_pandas(types_mapper=PANDAS_TYPES.get, self_destruct=True,
+                           split_blocks=True)  # Arrow buffers freed as they are converted
+
+
+def _series(values: pd.Series | pa.ChunkedArray) -> pd.Series:
+    return values.to_pandas() if isinstance(values, pa.ChunkedArray) else values
 
 
 def lines_by(keys: pd.Series, lines: pd.Series) -> pd.Series:
@@ -315,7 +335,8 @@ def _reject_beyond_range(cand: Candidate, frame: pd.DataFrame, column, label: st
             raw = frame.loc[bad, column.name]
             _reject_rows(cand, rejects, frame[bad], source or column.name, raw, rule, raw.map(
                 lambda v: f"{label} = {v} {text} {where}; fix the value in the source."))
-    return frame[~infinite & ~over]
+    kept = ~infinite & ~over
+    return frame if kept.all() else frame[kept]  # no copy of a large table for nothing
 
 
 def _min_rule(name: str, kind: str, minimum: float) -> tuple[str, str]:
@@ -410,15 +431,19 @@ def _merge(candidates: list[Candidate], ctx: Context, txn: Transaction) -> _Outc
         cand = candidates.pop(0)
         spec = TABLES[cand.table]
         columns = spec.column_names
-        frame = cand.load()
+        # rows waiting on disk are read in Arrow and converted once
+        frame = cand.frame if cand.frame is not None else pq.read_table(cand.spilled)
         cand.frame = None
-        new = normalize(cand.table, frame[columns])
-        new[LINES] = frame[LINES].to_numpy()
-        del frame
+        lines = np.asarray(frame[LINES], dtype="int64")
+        new = normalize(cand.table, frame.select(columns) if isinstance(frame, pa.Table)
+                        else frame[columns])
+        new[LINES] = lines
+        del frame, lines
         release_memory()  # reading and converting held the rows twice for a while
         exact_repeat = pd.Series(_row_hashes(new[columns]), index=new.index).duplicated()
-        duplicate.append(cand.lines_of(new[exact_repeat])[1])
-        new = new[~exact_repeat]
+        duplicate.append(cand.lines_of(new.loc[exact_repeat, [LINES]])[1])
+        if exact_repeat.any():  # (no copy of a large table for nothing)
+            new = new[~exact_repeat]
         old = ctx.existing(cand.table)
         key = spec.key
         if old is None or old.empty:
@@ -428,8 +453,8 @@ def _merge(candidates: list[Candidate], ctx: Context, txn: Transaction) -> _Outc
             unchanged = _same_rows(new[columns], old[columns])
             merged, count = _merged_table(cand, new, old, columns, key, unchanged)
         if cand.primary:
-            loaded.append(cand.lines_of(new[~unchanged])[1])
-            duplicate.append(cand.lines_of(new[unchanged])[1])
+            loaded.append(cand.lines_of(new.loc[~unchanged, [LINES]])[1])
+            duplicate.append(cand.lines_of(new.loc[unchanged, [LINES]])[1])
         del new, old
         ctx._cache.pop(cand.table, None)  # the stored table is not needed any more
         if count:
