@@ -288,7 +288,7 @@ def _check_rows(checked: list[Candidate], candidates: list[Candidate], ctx: Cont
                 numeric = pd.to_numeric(values, errors="coerce")
                 bad = numeric.notna() & (numeric < column.min)
                 if bad.any():
-                    rule, hint = _min_rule(column.name, column.type, column.min)
+                    rule, hint = below_minimum_rule(column.name, column.type, column.min)
                     _reject_rows(cand, rejects, frame[bad], source or column.name,
                                  values[bad], rule,
                                  values[bad].map(lambda v: f"{label} = {v} {hint}"))
@@ -339,7 +339,7 @@ def _reject_beyond_range(cand: Candidate, frame: pd.DataFrame, column, label: st
     return frame if kept.all() else frame[kept]  # no copy of a large table for nothing
 
 
-def _min_rule(name: str, kind: str, minimum: float) -> tuple[str, str]:
+def below_minimum_rule(name: str, kind: str, minimum: float) -> tuple[str, str]:
     if name in _QUANTITY_COLUMNS or name == "quantity":
         return "negative_quantity", (f"is below {minimum:g}; a negative or zero quantity is not "
                                      "a sale: export returns separately (or map them to the "

@@ -37,8 +37,8 @@ import pyarrow as pa
 
 from opslib.ingest.base import FileImporter, reject_bad, reject_parsed
 from opslib.ingest.columns import Want, column_or_empty
-from opslib.ingest.engine import LINES, Candidate, Context, lines_by, release_memory, \
-    single_lines
+from opslib.ingest.engine import LINES, Candidate, Context, below_minimum_rule, lines_by, \
+    release_memory, single_lines
 from opslib.ingest.parse import clean_text, parse_bool, parse_int, parse_number, \
     parse_timestamp, range_text
 from opslib.ingest.readers import LINE, ImportFileError, RawTable, RowsOnDisk
@@ -297,6 +297,19 @@ class ShopifyOrders(FileImporter):
                         rule="missing_value", message=f"'{columns[field]}' is empty; every "
                         "line item row needs one. Fill it in the export.")
             line_bad = line_bad | empty
+        contract = {c.name: c for c in TABLES["order_lines"].columns}
+        for field, parsed, name in (("quantity", quantity, "quantity"),
+                                    ("price", price, "unit_price"),
+                                    ("line_discount", line_discount, "discount_amount")):
+            column = contract[name]
+            below = ok & ~line_bad & (parsed.values < column.min).fillna(False)
+            if below.any():
+                rule, hint = below_minimum_rule(name, column.type, column.min)
+                rejects.add(frame.loc[below, LINE], column=columns[field],
+                            raw=raw(field)[below], rule=rule,
+                            message=[f"{columns[field]} = {v} {hint}"
+                                     for v in raw(field)[below]])
+                line_bad = line_bad | below
 
         # Parse order-level values; a bad one rejects every row of its order.
         order_bad = pd.Series(False, index=range(count))

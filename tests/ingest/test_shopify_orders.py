@@ -165,6 +165,22 @@ def test_bad_number_on_first_row_rejects_the_whole_order(tmp_path, usd_settings)
                                         "amount; the whole order is kept out")
 
 
+@pytest.mark.parametrize("line, rule", [(("SKU-B", 1, "-1"), "negative_amount"),
+                                         (("SKU-B", 0, "3"), "negative_quantity")])
+def test_a_line_below_its_minimum_names_its_own_defect_in_a_rejected_order(
+        tmp_path, usd_settings, line, rule):
+    """A negative price (or a zero quantity) on one line of an order whose Total is out of
+    range: that line says what is wrong with it; the order's other line gets the order's."""
+    order = shopify_order("#1011", "5011", "2024-03-05 10:00:00 -0500",
+                          [("SKU-A", 1, "10"), line], Total="99999999999999999999")
+    path = write_shopify_orders(tmp_path / "orders.csv", [order])
+    report = import_files("shopify-orders", [path], data_dir=tmp_path / "data",
+                          settings=usd_settings)
+    assert report.ok and report.files[0].rows_rejected == 2
+    rejected = read_rejected(tmp_path / "data").sort_values("line")
+    assert rejected.rule.tolist() == ["out_of_range", rule]
+
+
 def test_unknown_financial_status_is_rejected_as_not_allowed(tmp_path, usd_settings):
     """A status outside the contract's list is refused, naming the allowed values."""
     order = shopify_order("#1010", "5010", "2024-03-05 10:00:00 -0500", [("SKU-A", 1, "10")],
