@@ -125,15 +125,20 @@ def _import_side(engine: str) -> None:
         import opslib.views.daily.data  # noqa: F401
 
 
-def side_main(argv: list[str]) -> None:
-    """One side in this process: compute, save the frame, print times and peak memory."""
+def _side_parser(engines) -> argparse.ArgumentParser:
+    """The options every side process takes: the engine, the store, the day and the output."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("engine", choices=SIDES)
+    parser.add_argument("engine", choices=engines)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--date", type=dt.date.fromisoformat, required=True)
     parser.add_argument("--zone", required=True)
     parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def side_main(argv: list[str]) -> None:
+    """One side in this process: compute, save the frame, print times and peak memory."""
+    args = _side_parser(SIDES).parse_args(argv)
     compute = kpis_with_ibis if args.engine == "ibis" else kpis_with_pandas
     _import_side(args.engine)
     started = time.perf_counter()
@@ -237,13 +242,8 @@ def cadence_figures(store, day: dt.date, cadence: str) -> dict[str, dict]:
 
 def cadences_main(argv: list[str]) -> None:
     """One engine in this process: open the store, time each cadence, save the figures."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("engine", choices=ENGINES)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--date", type=dt.date.fromisoformat, required=True)
-    parser.add_argument("--zone", required=True)
+    parser = _side_parser(ENGINES)
     parser.add_argument("--cadences", default=",".join(CADENCES))
-    parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     import pickle
 

@@ -139,6 +139,10 @@ _SUPERSTORE = ["Row ID", "Order ID", "Order Date", "Ship Date", "Ship Mode", "Cu
                "Customer Name", "Country", "City", "Product ID", "Category", "Sub-Category",
                "Product Name", "Sales", "Quantity", "Discount", "Profit"]
 
+_MAPPED_LINES = st.lists(st.tuples(st.integers(1, 4), st.sampled_from(
+    ["ok", "ok", "negative_quantity", "ship_before_order", "not_a_number"])),
+    min_size=1, max_size=12)  # (order, fault) per line of a Superstore-shaped file
+
 
 def _superstore_file(path: Path, lines: list[tuple[int, str]]) -> Path:
     """Superstore-shaped lines, (order, fault) each: the fault breaks that line."""
@@ -156,9 +160,7 @@ def _superstore_file(path: Path, lines: list[tuple[int, str]]) -> Path:
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=_FIXED)
-@given(lines=st.lists(st.tuples(st.integers(1, 4), st.sampled_from(
-    ["ok", "ok", "negative_quantity", "ship_before_order", "not_a_number"])),
-    min_size=1, max_size=12), batch=st.integers(1, 4))
+@given(lines=_MAPPED_LINES, batch=st.integers(1, 4))
 def test_a_mapped_file_typed_in_any_batch_size_stores_the_same(tmp_path_factory, usd_settings,
                                                                 lines, batch):
     """Superstore-shaped lines through the example mapping, typed a few rows at a time:
@@ -203,9 +205,7 @@ def test_orders_kept_on_disk_in_tiny_batches_store_what_one_batch_in_memory_stor
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=_FIXED)
-@given(lines=st.lists(st.tuples(st.integers(1, 4), st.sampled_from(
-    ["ok", "ok", "negative_quantity", "ship_before_order", "not_a_number"])),
-    min_size=1, max_size=12), batch=st.integers(1, 4))
+@given(lines=_MAPPED_LINES, batch=st.integers(1, 4))
 def test_a_mapped_file_kept_on_disk_stores_what_memory_stores(tmp_path_factory, usd_settings,
                                                               lines, batch):
     folder = tmp_path_factory.mktemp("mapped-aside")
