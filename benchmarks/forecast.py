@@ -39,10 +39,10 @@ from opslib.config import Settings
 from opslib.metrics import forecast as product
 from opslib.store import Store, Window
 
-HORIZON = 8
-ORIGINS = 13  # as many as the product's backtest; their dates are the product's
-BASELINE_DAYS = 28
-SEASON_DAYS = 364
+HORIZON = product.HORIZON_WEEKS  # the product's protocol, which the benchmark must follow
+ORIGINS = product.BACKTEST_ORIGINS  # their dates are the product's too
+BASELINE_DAYS = product.BASELINE_DAYS
+SEASON_DAYS = product.SEASON_LAG_DAYS
 LIBRARY = ("AutoETS", "CrostonSBA", "ADIDA", "IMAPA", "TSB", "SeasonalNaive")
 REFERENCES = ("baseline", "seasonal naive", "hindsight")
 PRODUCT = "product"

@@ -255,6 +255,8 @@ def table(frame: pd.DataFrame, *, title: str | None = None,
     maskers = {c: (mask_phone if "phone" in c else mask_email) for c in mask}
     head = "".join(f'<th style="{_CSS["th"]}">{html.escape(_header(str(c)))}</th>'
                    for c in columns)
+    column_units = {c: _unit(str(c), units) for c in columns}
+    in_words = {c: not _VERBATIM.search(str(c)) for c in columns}
     rows = []
     for flagged, (_, row) in zip(flags, shown.iterrows()):
         cells = []
@@ -262,9 +264,9 @@ def table(frame: pd.DataFrame, *, title: str | None = None,
             value = row[column]
             if column in maskers and isinstance(value, str):
                 value = maskers[column](value)
-            elif isinstance(value, str) and not _VERBATIM.search(str(column)):
+            elif isinstance(value, str) and in_words[column]:
                 value = glossary.words(value)
-            unit = _unit(str(column), units)
+            unit = column_units[column]
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
             text = html.escape(format_value(value, unit, currency=currency))
             style = (_CSS["td_num"] if numeric else _CSS["td"]) + (_CSS["hl"] if flagged else "")

@@ -149,10 +149,7 @@ def action_list(name: str, frame: pd.DataFrame, *, title: str | None = None,
                          f"found {tuple(frame.columns[:3])}")
     shown = table(frame, title=title, units=units, currency=currency, mask=mask,
                   empty=empty, limit=limit)
-    if frame.empty:
-        return Block(shown.html, extra=None if mask else
-                     {LIST_MIME: list_payload(name, frame)})
-    link = csv_link(frame, filename=f"{name}.csv", mask=mask,
-                    label=f"Download the whole list ({name}.csv)")
-    return Block(shown.html + link.html,
+    link = "" if frame.empty else csv_link(frame, filename=f"{name}.csv", mask=mask,
+                                           label=f"Download the whole list ({name}.csv)").html
+    return Block(shown.html + link,
                  extra=None if mask else {LIST_MIME: list_payload(name, frame)})

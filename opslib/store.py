@@ -293,6 +293,10 @@ class Store:
         """Whether the store has data of this kind (the table is present)."""
         return name in self._sources
 
+    def optional(self, name: str) -> ibis.Table | None:
+        """The table, or None when the store has none (for data a figure can do without)."""
+        return self.table(name) if self.has(name) else None
+
     def table(self, name: str) -> ibis.Table:
         """The table as an Ibis expression; MissingTableError when absent."""
         if name not in TABLES:

@@ -719,8 +719,9 @@ def run_import(raw: RawTable, build: Build, *, source: str, data_dir: Path,
     try:
         with import_step("merging its rows with the stored tables", raw.name), \
                 tempfile.TemporaryDirectory(prefix="playbook-import-") as scratch:
-            _spill(candidates, Path(scratch))
-            release_memory()
+            if large:  # a small file's tables are merged from memory
+                _spill(candidates, Path(scratch))
+                release_memory()
             outcome = _merge(candidates, ctx, txn)
         result = _reconcile(raw, ctx, rejects, outcome)
         if not result.adds_up:

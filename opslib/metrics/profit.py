@@ -65,8 +65,10 @@ def unit_costs(products: ibis.Table, purchase_orders: ibis.Table | None = None, 
     return joined.select("sku", unit_cost=ibis.coalesce(joined.own_cost, joined.po_cost))
 
 
-def _costed_lines(orders: ibis.Table, order_lines: ibis.Table, products: ibis.Table,
-                  purchase_orders: ibis.Table | None, window: Window) -> ibis.Table:
+def costed_lines(orders: ibis.Table, order_lines: ibis.Table, products: ibis.Table,
+                 purchase_orders: ibis.Table | None, window: Window) -> ibis.Table:
+    """The window's counted lines with line_cogs (0 when the cost is unknown) and
+    quantity_cost_unknown (the line's units when it is) (engine side)."""
     lines = counted_lines(orders, order_lines, window=window)
     joined = lines.left_join(unit_costs(products, purchase_orders, window=window), "sku")
     known = joined.unit_cost.notnull()
@@ -84,7 +86,7 @@ def daily_profit(orders: ibis.Table, order_lines: ibis.Table, returns: ibis.Tabl
     day without orders; the rates are empty when their denominator is 0.
     """
     sold = daily_sales(orders, order_lines, returns, window=window)
-    costed = _costed_lines(orders, order_lines, products, purchase_orders, window)
+    costed = costed_lines(orders, order_lines, products, purchase_orders, window)
     by_day = costed.group_by("date_day").aggregate(
         cogs=_.line_cogs.sum(), quantity_cost_unknown=_.quantity_cost_unknown.sum()) \
         .to_pandas()

@@ -24,7 +24,7 @@ from ibis import _
 from opslib.metrics.common import require, series_ratio
 from opslib.metrics.customers import customer_history
 from opslib.metrics.months import order_values
-from opslib.metrics.profit import unit_costs
+from opslib.metrics.profit import costed_lines
 from opslib.metrics.sales import counted_lines
 from opslib.store import Window, in_window
 
@@ -50,12 +50,9 @@ def order_facts(orders: ibis.Table, order_lines: ibis.Table, products: ibis.Tabl
     """
     require(orders, "orders", _ORDER_COLUMNS)
     placed = order_values(orders, order_lines, window=window)
-    lines = counted_lines(orders, order_lines, window=window).left_join(
-        unit_costs(products, purchase_orders, window=window), "sku")
-    known = lines.unit_cost.notnull()
-    costs = lines.group_by("order_id").aggregate(
-        cogs=ibis.ifelse(known, lines.quantity * lines.unit_cost, 0.0).sum(),
-        quantity_cost_unknown=ibis.ifelse(known, 0, lines.quantity).sum())
+    costs = costed_lines(orders, order_lines, products, purchase_orders, window) \
+        .group_by("order_id").aggregate(cogs=_.line_cogs.sum(),
+                                        quantity_cost_unknown=_.quantity_cost_unknown.sum())
     seen = customer_history(orders, order_lines, as_of=window, history=history)
     firsts = seen.filter(seen.order_sequence == 1).select(first_order_id="order_id")
     dims = orders.select(*_ORDER_COLUMNS[:1], *DIMENSIONS)

@@ -5,13 +5,6 @@ A run of one cadence for one date lives in `OUT/<cadence>/<date>/`: `<notebook>.
 self-contained: no code, no prompts, and nothing loaded from the internet (no script, style
 sheet, font, require.js, MathJax or widget manager from a CDN), so it can be mailed or
 archived as it is.
-
->>> format_figure("conversion_rate", 0.0321), format_figure("net_sales", 1234.5, currency="GBP")
-('3.2%', '£1,234.50')
->>> format_figure("count_orders", 41.0), format_figure("avg_order_value", None)
-('41', '–')
->>> format_figure("conversion_rate_prev_week", 0.02)
-'2.0%'
 """
 
 from __future__ import annotations
@@ -34,18 +27,16 @@ from typing import Any
 import nbformat
 
 from opslib import display, exports, glossary
+from opslib.display import KPIS_MIME, WARNINGS_MIME
+from opslib.exports import LIST_MIME
 
 __all__ = [
     "KPIS_MIME", "WARNINGS_MIME", "LIST_MIME", "LISTS_DIR", "collect_outputs", "collect_lists",
     "write_lists", "export_html", "write_text_atomic",
     "write_run_json", "read_runs", "last_successful", "write_index", "render_index",
-    "prune_runs", "format_figure", "red_flags", "heading", "period_words",
+    "prune_runs", "red_flags", "heading", "period_words",
 ]
 
-# The MIME types opslib.display gives recorded figures and warnings (kept in step by a test).
-KPIS_MIME = "application/vnd.opslib.kpis+json"
-WARNINGS_MIME = "application/vnd.opslib.warnings+json"
-LIST_MIME = "application/vnd.opslib.list+json"
 CADENCES = ("daily", "weekly", "monthly")
 RUN_FILE = "run.json"
 LISTS_DIR = "lists"  # a run's action lists: <cadence>/<date>/lists/<name>.csv
@@ -323,11 +314,6 @@ def prune_runs(out_dir: Path, *, retention_days: int) -> list[Path]:
             shutil.rmtree(folder)
             removed.append(folder)
     return removed
-
-
-def format_figure(name: str, value: float | None, *, currency: str | None = None) -> str:
-    """A recorded figure for people, in its glossary unit and the store's currency."""
-    return glossary.format_value(value, glossary.unit(name), currency=currency)
 
 
 def _href(path: str) -> str:

@@ -22,19 +22,15 @@ from opslib.metrics import goals, profit, sales, sources
 from opslib.metrics.months import month_of
 from opslib.store import Store, Window
 from opslib.views.base import section
+from opslib.views.monthly.data import first_order_day
 
-__all__ = ["OPTIONAL", "optional", "absent_note", "profit_days", "profit_figures",
+__all__ = ["OPTIONAL", "absent_note", "profit_days", "profit_figures",
            "contribution_parts", "shipping", "sales_by", "goal_values", "pacing",
            "pacing_section", "goal_figures"]
 
 # Tables profit reads when they exist (a page says when one is absent).
 OPTIONAL = ("purchase_orders", "returns", "shipments", "bank_transactions", "ad_spend_daily")
 _CACHE = 128
-
-
-def optional(store: Store, name: str) -> ibis.Table | None:
-    """The table, or None when the store has none."""
-    return store.table(name) if store.has(name) else None
 
 
 def absent_note(store: Store, names: tuple[str, ...]) -> list[show.Block]:
@@ -50,15 +46,15 @@ def absent_note(store: Store, names: tuple[str, ...]) -> list[show.Block]:
 def profit_days(store: Store, window: Window) -> pd.DataFrame:
     """profit.daily_profit over the window."""
     t = store.table
-    return profit.daily_profit(t("orders"), t("order_lines"), optional(store, "returns"),
-                               t("products"), optional(store, "purchase_orders"),
+    return profit.daily_profit(t("orders"), t("order_lines"), store.optional("returns"),
+                               t("products"), store.optional("purchase_orders"),
                                window=window)
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def shipping(store: Store, window: Window) -> pd.DataFrame:
     """profit.shipping_pnl over the window."""
-    return profit.shipping_pnl(store.table("orders"), optional(store, "shipments"),
+    return profit.shipping_pnl(store.table("orders"), store.optional("shipments"),
                                window=window)
 
 
@@ -67,9 +63,9 @@ def contribution_parts(store: Store, window: Window) -> dict[str, float | None]:
     """The steps of profit.CONTRIBUTION_STEPS and contribution_margin for the window."""
     parts: dict[str, float | None] = dict(profit_figures(store, window))
     parts.update(profit.shipping_totals(shipping(store, window)))
-    parts["payment_fees"] = profit.payment_fees(optional(store, "bank_transactions"),
+    parts["payment_fees"] = profit.payment_fees(store.optional("bank_transactions"),
                                                 window=window)
-    parts["ad_spend"] = profit.ad_spend(optional(store, "ad_spend_daily"), window=window)
+    parts["ad_spend"] = profit.ad_spend(store.optional("ad_spend_daily"), window=window)
     parts["contribution_margin"] = profit.contribution_margin(parts)
     return parts
 
@@ -85,7 +81,7 @@ def _order_facts(store: Store, window: Window) -> ibis.Table:
     """sources.order_facts of the window, computed once into a temporary table."""
     t = store.table
     return store.materialize(sources.order_facts(
-        t("orders"), t("order_lines"), t("products"), optional(store, "purchase_orders"),
+        t("orders"), t("order_lines"), t("products"), store.optional("purchase_orders"),
         window=window))
 
 
@@ -93,8 +89,8 @@ def _order_facts(store: Store, window: Window) -> ibis.Table:
 def sales_by(store: Store, window: Window, by: str) -> pd.DataFrame:
     """sources.sales_by over the window."""
     t = store.table
-    return sources.sales_by(t("orders"), t("order_lines"), optional(store, "returns"),
-                            t("products"), optional(store, "purchase_orders"),
+    return sources.sales_by(t("orders"), t("order_lines"), store.optional("returns"),
+                            t("products"), store.optional("purchase_orders"),
                             window=window, by=by, facts=_order_facts(store, window))
 
 
@@ -109,13 +105,6 @@ def goal_values(store: Store, day: dt.date) -> dict[str, float | None]:
     return out
 
 
-def _first_order_day(store: Store) -> dt.date | None:
-    first = store.table("orders").created_at.min().execute()
-    if first is None or pd.isna(first):
-        return None
-    return pd.Timestamp(first).tz_convert(store.zone).date()
-
-
 @functools.lru_cache(maxsize=_CACHE)
 def pacing(store: Store, day: dt.date) -> pd.DataFrame:
     """goals.pace for D's month (an empty frame when no goal is set for it)."""
@@ -124,11 +113,11 @@ def pacing(store: Store, day: dt.date) -> pd.DataFrame:
     if not wanted:
         return goals.pace({}, {}, day=day, month=month)
     span = goals.history_window(day, zone=store.zone)
-    first = _first_order_day(store)
+    first = first_order_day(store)
     if first is not None and first > span.start:
         span = Window.of(min(first, day), day, zone=store.zone)
     t = store.table
-    daily = sales.daily_sales(t("orders"), t("order_lines"), optional(store, "returns"),
+    daily = sales.daily_sales(t("orders"), t("order_lines"), store.optional("returns"),
                               window=span).set_index("date_day")
     series = {"net_sales": daily.net_sales, "count_orders": daily.count_orders}
     if "count_new_customers" in wanted:

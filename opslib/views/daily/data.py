@@ -212,26 +212,22 @@ def promotions(store: Store, day: dt.date) -> pd.DataFrame:
     return marketing.live_promotions(store.table("promotions"), orders, as_of=as_of(store, day))
 
 
-def _optional(store: Store, name: str):
-    return store.table(name) if store.has(name) else None
-
-
 @functools.lru_cache(maxsize=_CACHE)
 def unpaid_orders(store: Store, day: dt.date) -> pd.DataFrame:
-    return outreach.unpaid_orders(store.table("orders"), _optional(store, "customers"),
+    return outreach.unpaid_orders(store.table("orders"), store.optional("customers"),
                                   as_of=as_of(store, day))
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def abandoned_checkouts(store: Store, day: dt.date) -> pd.DataFrame:
     return outreach.abandoned_checkouts(store.table("checkouts"), store.table("orders"),
-                                        _optional(store, "customers"), as_of=as_of(store, day))
+                                        store.optional("customers"), as_of=as_of(store, day))
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def review_requests(store: Store, day: dt.date) -> pd.DataFrame:
     """outreach.review_requests; returns, tickets or surveys that are absent check nothing."""
     return outreach.review_requests(
-        store.table("orders"), store.table("shipments"), _optional(store, "returns"),
-        _optional(store, "tickets"), _optional(store, "surveys"), _optional(store, "customers"),
+        store.table("orders"), store.table("shipments"), store.optional("returns"),
+        store.optional("tickets"), store.optional("surveys"), store.optional("customers"),
         as_of=as_of(store, day))

@@ -9,6 +9,7 @@ bestsellers running low. A check whose table is absent is named below the list.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import pandas as pd
 
@@ -65,6 +66,7 @@ def summary(store: Store, day: dt.date) -> list:
 goals = money.pacing_section
 
 
+@functools.lru_cache(maxsize=64)  # the page and its figures (and the digest) share it
 def todo_frame(store: Store, day: dt.date) -> tuple[pd.DataFrame, list[str]]:
     """Today's to-do list (TODO_COLUMNS), most urgent first, and the checks skipped.
 

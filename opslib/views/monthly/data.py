@@ -28,10 +28,6 @@ COHORT_MONTHS = 12
 _CACHE = 64
 
 
-def _optional(store: Store, name: str):
-    return store.table(name) if store.has(name) else None
-
-
 @functools.lru_cache(maxsize=_CACHE)
 def first_order_day(store: Store) -> dt.date | None:
     """The local day of the store's first order (None without orders)."""
@@ -46,7 +42,7 @@ def sales_figures(store: Store, window: Window) -> dict[str, float | None]:
     """Orders, net sales, AOV (sales.totals of the days), conversion and cart abandonment."""
     t = store.table
     out: dict[str, float | None] = dict(sales.totals(sales.daily_sales(
-        t("orders"), t("order_lines"), _optional(store, "returns"), window=window)))
+        t("orders"), t("order_lines"), store.optional("returns"), window=window)))
     out["count_sessions"] = None
     out["conversion_rate"] = None
     out["cart_abandonment_rate"] = None
@@ -124,7 +120,7 @@ def demand_history(store: Store, day: dt.date) -> forecast.DemandHistory:
     """Units and stock per SKU × day for the forecast and its backtest as of D."""
     t = store.table
     return forecast.demand_history(t("orders"), t("order_lines"), t("inventory_snapshots"),
-                                   t("products"), _optional(store, "promotions"),
+                                   t("products"), store.optional("promotions"),
                                    window=forecast.read_window(store.window(day)))
 
 
@@ -143,7 +139,7 @@ def reorder_plan(store: Store, day: dt.date) -> pd.DataFrame:
     t, rules = store.table, store.settings.stock
     return planning.reorder_plan(
         demand_history(store, day), t("products"), t("inventory_snapshots"), t("orders"),
-        t("order_lines"), _optional(store, "purchase_orders"), as_of=store.window(day),
+        t("order_lines"), store.optional("purchase_orders"), as_of=store.window(day),
         service_level=rules.service_level, cover_days=rules.cover_days,
         backtest=backtest(store, day))
 
@@ -156,7 +152,7 @@ def backtest_stockouts(store: Store, day: dt.date) -> pd.DataFrame | None:
         return None
     return planning.backtest_stockouts(
         demand_history(store, day), tested, t("products"), t("inventory_snapshots"),
-        t("orders"), t("order_lines"), _optional(store, "purchase_orders"),
+        t("orders"), t("order_lines"), store.optional("purchase_orders"),
         as_of=store.window(day), service_level=rules.service_level,
         cover_days=rules.cover_days)
 
@@ -175,5 +171,5 @@ def trend(store: Store, day: dt.date) -> pd.DataFrame:
     t = store.table
     window = Window.of(trailing_months(month_of(day, zone=store.zone), TREND_MONTHS).start,
                        day, zone=store.zone)
-    return performance.monthly_trend(t("orders"), t("order_lines"), _optional(store, "returns"),
-                                     _optional(store, "web_traffic_daily"), window=window)
+    return performance.monthly_trend(t("orders"), t("order_lines"), store.optional("returns"),
+                                     store.optional("web_traffic_daily"), window=window)

@@ -38,10 +38,6 @@ _RATES = {"delivered": "count", "open_rate": "rate", "click_rate": "rate",
           "attributed_revenue": "money", "count_sends": "count"}
 
 
-def _optional(store: Store, name: str):
-    return store.table(name) if store.has(name) else None
-
-
 @section("Email program")
 def email(store: Store, day: dt.date) -> list:
     """Campaign rates (over delivered) and list growth, against last month and last year."""
@@ -58,7 +54,7 @@ def social_results(store: Store, day: dt.date) -> list:
     """This month per platform against [targets.social] (weekly, scaled to the month)."""
     now = periods(store, day)[0]
     targets = store.settings.targets.social
-    posts, follows = _optional(store, "social_posts"), _optional(store, "social_accounts_daily")
+    posts, follows = store.optional("social_posts"), store.optional("social_accounts_daily")
     if posts is None and follows is None:
         return [show.no_data("social_posts", section="Social")]
     results = plan.social_against_targets(posts, follows, window=now, weekly_targets=targets)

@@ -94,16 +94,16 @@ def profit_by_product(store: Store, day: dt.date) -> list:
 @functools.lru_cache(maxsize=64)
 def _by_sku(store: Store, window: Window) -> pd.DataFrame:
     t = store.table
-    return profit.profit_by_sku(t("orders"), t("order_lines"), money.optional(store, "returns"),
-                                t("products"), money.optional(store, "purchase_orders"),
+    return profit.profit_by_sku(t("orders"), t("order_lines"), store.optional("returns"),
+                                t("products"), store.optional("purchase_orders"),
                                 window=window)
 
 
 def _by_category(store: Store, window: Window) -> pd.DataFrame:
     t = store.table
     return profit.profit_by_category(t("orders"), t("order_lines"),
-                                     money.optional(store, "returns"), t("products"),
-                                     money.optional(store, "purchase_orders"), window=window)
+                                     store.optional("returns"), t("products"),
+                                     store.optional("purchase_orders"), window=window)
 
 
 @section("Shipping profit and loss")
@@ -138,8 +138,8 @@ def where_sales_come_from(store: Store, day: dt.date) -> list:
 def _cohorts(store: Store, day: dt.date) -> pd.DataFrame:
     t = store.table
     return value.cohort_value(t("orders"), t("order_lines"), t("products"),
-                              money.optional(store, "purchase_orders"),
-                              money.optional(store, "ad_spend_daily"),
+                              store.optional("purchase_orders"),
+                              store.optional("ad_spend_daily"),
                               as_of=store.window(day), history=data.customer_history(store, day))
 
 

@@ -64,10 +64,6 @@ def has_history(store: Store, table: str, window: Window) -> bool:
     return first is not None and first <= window.start
 
 
-def _optional(store: Store, name: str):
-    return store.table(name) if store.has(name) else None
-
-
 @functools.lru_cache(maxsize=_CACHE)
 def kpi_days(store: Store, window: Window) -> pd.DataFrame:
     """kpis.daily_kpis over the window (sessions and ad spend empty when absent)."""
@@ -75,7 +71,7 @@ def kpi_days(store: Store, window: Window) -> pd.DataFrame:
         if store.has("web_traffic_daily") else None
     ads_daily = ad_days(store, window) if store.has("ad_spend_daily") else None
     daily = sales.daily_sales(store.table("orders"), store.table("order_lines"),
-                              _optional(store, "returns"), window=window)
+                              store.optional("returns"), window=window)
     return kpis.daily_kpis(daily, traffic, ads_daily)
 
 
@@ -133,8 +129,8 @@ def traffic_by_source(store: Store, window: Window) -> pd.DataFrame:
 def product_pages(store: Store, window: Window) -> pd.DataFrame:
     return funnel.product_page_results(
         store.table("product_views_daily"), store.table("orders"), store.table("order_lines"),
-        _optional(store, "products"), window=window,
-        inventory_snapshots=_optional(store, "inventory_snapshots"))
+        store.optional("products"), window=window,
+        inventory_snapshots=store.optional("inventory_snapshots"))
 
 
 def _currency(store: Store) -> str:
@@ -196,8 +192,8 @@ def social_week(store: Store, window: Window) -> dict[str, float | None]:
 
 @functools.lru_cache(maxsize=_CACHE)
 def social_by_platform(store: Store, window: Window) -> pd.DataFrame:
-    posts_table = _optional(store, "social_posts")
-    accounts = _optional(store, "social_accounts_daily")
+    posts_table = store.optional("social_posts")
+    accounts = store.optional("social_accounts_daily")
     if posts_table is None and accounts is None:
         raise MissingTableError("social_posts")
     return social.social_by_platform(posts_table, accounts, window=window,
@@ -252,7 +248,7 @@ def unresolved(store: Store, week: Window) -> pd.DataFrame:
 @functools.lru_cache(maxsize=_CACHE)
 def call_back(store: Store, week: Window) -> pd.DataFrame:
     return service.customers_to_call_back(
-        store.table("tickets"), _optional(store, "surveys"), _optional(store, "customers"),
+        store.table("tickets"), store.optional("surveys"), store.optional("customers"),
         as_of=lookback(week, 1), window=week, **_service_rules(store))
 
 
@@ -267,7 +263,7 @@ def csat_week(store: Store, window: Window) -> dict[str, float | int | None]:
 
 @functools.lru_cache(maxsize=_CACHE)
 def tickets_by(store: Store, window: Window, by: str) -> pd.DataFrame:
-    return service.tickets_by(store.table("tickets"), _optional(store, "products"),
+    return service.tickets_by(store.table("tickets"), store.optional("products"),
                               window=window, by=by)
 
 
@@ -302,8 +298,8 @@ def products_to_improve(store: Store, week: Window) -> pd.DataFrame:
     views_ready = all(store.has(t) for t in ("product_views_daily", "orders", "order_lines"))
     return content.products_to_improve(
         store.table("products"), window=week,
-        product_views_daily=_optional(store, "product_views_daily") if views_ready else None,
-        orders=_optional(store, "orders") if views_ready else None,
-        order_lines=_optional(store, "order_lines") if views_ready else None,
-        returns=_optional(store, "returns"), tickets=_optional(store, "tickets"),
-        inventory_snapshots=_optional(store, "inventory_snapshots"))
+        product_views_daily=store.optional("product_views_daily") if views_ready else None,
+        orders=store.optional("orders") if views_ready else None,
+        order_lines=store.optional("order_lines") if views_ready else None,
+        returns=store.optional("returns"), tickets=store.optional("tickets"),
+        inventory_snapshots=store.optional("inventory_snapshots"))
