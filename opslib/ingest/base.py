@@ -14,7 +14,7 @@ import pyarrow as pa
 from opslib.config import Settings
 from opslib.ingest.columns import Want, resolve_columns
 from opslib.ingest.engine import RELEASE_FROM_BYTES, Candidate, Context, import_step, \
-    run_import
+    map_large_blocks, run_import
 from opslib.ingest.ledger import load_ledger
 from opslib.ingest.parse import Parsed, range_text
 from opslib.ingest.readers import RawTable, delimiter_name, file_sha256, read_header_row, \
@@ -103,16 +103,19 @@ class FileImporter:
     @contextlib.contextmanager
     def _arrow_pool(self, path: Path) -> Iterator[None]:
         """For a large file of an importer with `system_pool`, Arrow allocates from the
-        system during this import and the default pool is put back after it.
+        system during this import (the default pool is put back after it), and glibc maps
+        large blocks on their own (`map_large_blocks`).
 
         Arrow's own allocator keeps what typed batches and SQL results free; the system's
         hands it back between stages (a 205 MB mapped CSV peaked at 651 MB instead of
-        735-756 MB), while a Shopify export did worse with it (860 MB against 637 MB)."""
+        735-756 MB, then about 590 MB with large blocks mapped), while a Shopify export did
+        worse with it (860 MB against 637 MB)."""
         if not (self.system_pool and path.stat().st_size >= RELEASE_FROM_BYTES):
             yield
             return
         default = pa.default_memory_pool()
         pa.set_memory_pool(pa.system_memory_pool())
+        map_large_blocks()
         try:
             yield
         finally:

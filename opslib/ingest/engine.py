@@ -609,6 +609,21 @@ def _libc() -> ctypes.CDLL | None:
 
 _LIBC = _libc()
 
+# glibc gives a block of this size or more its own mapping, handed back when it is freed,
+# but raises the size (up to 32 MB) each time such a block is freed; larger blocks then come
+# from the heap, where a few small blocks still in use keep the freed pages resident.
+MAP_FROM_BYTES = 128 * 2**10
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number
+
+
+def map_large_blocks() -> None:
+    """Have glibc map every block from 128 KiB up on its own from now on, so what a stage
+    frees goes back to the system (a 205 MB mapped CSV peaked at about 590 MB instead of
+    650-695 MB, taking about a quarter longer). It lasts for the rest of the process: glibc
+    has no way back to its sliding threshold, whose starting value this is."""
+    if _LIBC is not None and hasattr(_LIBC, "mallopt"):
+        _LIBC.mallopt(_M_MMAP_THRESHOLD, MAP_FROM_BYTES)
+
 
 def _note_free_lines(candidates: list[Candidate], ctx: Context) -> None:
     for cand in candidates:
