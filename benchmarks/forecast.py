@@ -7,6 +7,11 @@ HORIZON 7-day weeks after it from data up to it; scored on SKU-weeks in stock al
 (every week when there is no stock data), pooled over the origins:
 
     WAPE = Σ|actual − forecast| ÷ Σ actual        bias = Σ(forecast − actual) ÷ Σ actual
+    RMSE = √(Σ(actual − forecast)² ÷ scored series-weeks), in units per series-week
+
+WAPE is smallest for a forecast of each week's median, RMSE for its mean: on series of a few
+units or fewer a week the two rank forecasts differently (a forecast of 0 can have the
+lowest WAPE), so both are reported.
 
 References: the 28-day baseline (7 × units of the 28 days to the origin ÷ 28), seasonal
 naive (the same weeks 52 weeks earlier, or the baseline without a year of history;
@@ -83,6 +88,7 @@ class Scored:
     units: float  # their actual units
     wape: dict[str, float] = field(default_factory=dict)
     bias: dict[str, float] = field(default_factory=dict)
+    squared: dict[str, float] = field(default_factory=dict)  # Σ squared error
     seconds: dict[str, float] = field(default_factory=dict)
     errors: dict[str, np.ndarray] = field(default_factory=dict)  # Σ|error| per horizon
     units_by_horizon: np.ndarray | None = None
@@ -325,6 +331,7 @@ def score(panel: Panel, date: dt.date, starts: list[int], library: dict[str, np.
             raise SystemExit(f"{panel.name} {date}: {name} left scored weeks without a "
                              "forecast")
         out.wape[name], out.bias[name] = wape_bias(actual, cube, scored)
+        out.squared[name] = float(((cube - actual)[scored] ** 2).sum())
         out.errors[name] = (np.abs(cube - actual) * scored).sum(axis=(0, 1))
     out.units_by_horizon = (actual * scored).sum(axis=(0, 1))
     return out
@@ -357,14 +364,16 @@ def _models(result: Scored) -> list[str]:
     return [m for m in (*REFERENCES, PRODUCT, *LIBRARY) if m in result.wape]
 
 
-def pooled(results: list[Scored]) -> dict[str, tuple[float, float, float]]:
-    """Per model over several report dates: (WAPE, bias, seconds), weighting each date by
-    its actual units (the same as pooling every scored week)."""
+def pooled(results: list[Scored]) -> dict[str, tuple[float, float, float, float]]:
+    """Per model over several report dates: (WAPE, bias, RMSE, seconds), the same as
+    pooling every scored week (WAPE and bias weight each date by its actual units)."""
     units = sum(r.units for r in results)
+    cells = sum(r.cells for r in results)
     out = {}
     for model in _models(results[0]):
         out[model] = (sum(r.wape[model] * r.units for r in results) / units,
                       sum(r.bias[model] * r.units for r in results) / units,
+                      float(np.sqrt(sum(r.squared[model] for r in results) / cells)),
                       sum(r.seconds.get(model, 0.0) for r in results))
     return out
 
@@ -388,14 +397,14 @@ def report(results: list[Scored], *, read_seconds: dict[str, float],
                  f"{sum(r.units for r in mine) / sum(r.cells for r in mine):.1f} units per "
                  f"series-week" + (f"; reading the history {read_seconds[name]:.1f} s"
                                    if name in read_seconds else "") + ".", "",
-                 "| model | WAPE | bias | share of the room | seconds, all dates |",
-                 "|---|---|---|---|---|"]
-        for model, (wape, bias, seconds) in table.items():
+                 "| model | WAPE | bias | share of the room | RMSE | seconds, all dates |",
+                 "|---|---|---|---|---|---|"]
+        for model, (wape, bias, rmse, seconds) in table.items():
             share = room_share(wape, base, floor) if room and model not in (
                 "baseline", "hindsight") else None
             mark = " (best library)" if model == best else ""
             text.append(f"| {model}{mark} | {wape:.3f} | {bias:+.3f} | "
-                        f"{'' if share is None else f'{share:.0%}'} | "
+                        f"{'' if share is None else f'{share:.0%}'} | {rmse:.3f} | "
                         f"{'' if model in REFERENCES else f'{seconds:.2f}'} |")
         if not room:
             text += ["", f"The room (baseline − hindsight = {base - floor:.3f}) is under "

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.common import Measured, alternate, measure
-from benchmarks.forecast import (HORIZON, LIBRARY, library_forecasts, origins, references,
-                                 room_share, superstore_panels, wape_bias, weeks_from,
+from benchmarks.forecast import (HORIZON, LIBRARY, Scored, library_forecasts, origins,
+                                 pooled, references, room_share, superstore_panels, wape_bias, weeks_from,
                                  weeks_to)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +89,18 @@ def test_forecast_scores_on_hand_worked_numbers():
         pytest.approx(0.5)
     assert room_share(0.5, 0.6, 0.4) == pytest.approx(0.5)
     assert room_share(0.7, 0.6, 0.4) == pytest.approx(-0.5)
+
+
+def test_forecast_pooled_over_dates_on_hand_worked_numbers():
+    """Date A: 2 scored weeks, 10 units, |errors| 2 and 2 (WAPE 0.4, bias −0.4); date B:
+    2 weeks, 30 units, errors 0 and 0. Pooled: WAPE 4 ÷ 40 = 0.1, bias −4 ÷ 40 = −0.1,
+    RMSE √((4 + 4 + 0 + 0) ÷ 4) = √2, seconds 1 + 2."""
+    day = dt.date(2026, 1, 31)
+    a = Scored("p", day, 1, 2, 10.0, wape={"baseline": 0.4}, bias={"baseline": -0.4},
+               squared={"baseline": 8.0}, seconds={"baseline": 1.0})
+    b = Scored("p", day, 1, 2, 30.0, wape={"baseline": 0.0}, bias={"baseline": 0.0},
+               squared={"baseline": 0.0}, seconds={"baseline": 2.0})
+    assert pooled([a, b])["baseline"] == pytest.approx((0.1, -0.1, 2 ** 0.5, 3.0))
 
 
 def test_forecast_references_and_origins():
