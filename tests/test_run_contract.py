@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from demo_data import DEMO_UNTIL
 from notebook_runs import write_settings
+from opslib.config import GOAL_KEYS
 from opslib.runs import runner
 from opslib.schema import TABLES, read_for_validation, table_path
 from opslib.store import Store
@@ -148,8 +149,9 @@ def run_in_process(notebook: Path, parameters: dict) -> None:
 @pytest.mark.parametrize("cadence", runner.CADENCES)
 def test_pages_declare_exactly_what_they_read(cadence, small_demo_dir, demo_settings, tmp_path,
                                               monkeypatch, capsys):
-    """Run on the full demo store, each notebook reads exactly the tables its page declares,
-    and its setup reads no table but those of `opslib.views.READS`."""
+    """Run on the full demo store with every goal set (a goal can add a table: the gross
+    profit's reads purchase_orders), each notebook reads exactly the tables its page
+    declares, and its setup reads no table but those of `opslib.views.READS`."""
     reads: dict[str, set[str]] = {"page": set(), "setup": set()}
     where = ["page"]
     table = Store.table
@@ -169,7 +171,8 @@ def test_pages_declare_exactly_what_they_read(cadence, small_demo_dir, demo_sett
 
     monkeypatch.setattr(Store, "table", recording)
     monkeypatch.setattr(base, "newest_order_day", in_setup)
-    settings_file = write_settings(tmp_path, demo_settings)
+    goals = "".join(f"[goals.{name}]\nevery_month = 1000\n" for name in GOAL_KEYS)
+    settings_file = write_settings(tmp_path, demo_settings, "\n" + goals)
     for notebook in runner.find_notebooks(cadence):
         reads["page"].clear()
         reads["setup"].clear()
