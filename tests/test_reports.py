@@ -167,6 +167,11 @@ def test_prune_keeps_the_retention_window_from_the_newest_run(tmp_path):
     assert sorted(p.name for p in removed) == ["2025-10-31"]
     assert (tmp_path / "weekly" / "2025-11-10").is_dir()  # exactly 20 days: kept
     assert reports.prune_runs(tmp_path, retention_days=400) == []
+    kept = tmp_path / "daily" / "2025-11-20"
+    assert reports.prune_runs(tmp_path, retention_days=5, keep=[kept]) == \
+        [tmp_path / "weekly" / "2025-11-10"]
+    assert kept.is_dir()
+    assert reports.retention_cutoff(tmp_path, retention_days=5) == dt.date(2025, 11, 25)
 
 
 def test_write_run_json_leaves_no_temporary_file(tmp_path):

@@ -268,6 +268,25 @@ def test_rerun_replaces_that_date_only(tmp_path):
         {"day_of_month": 30}
 
 
+def test_a_backfill_older_than_the_retention_keeps_its_report_until_the_next_run(tmp_path):
+    """A run for a date more than retention_days before the newest report says so and
+    keeps its folder (it used to say ok and delete what it had just written); the next run
+    prunes it; runs within the window are never touched."""
+    make_notebook(tmp_path / "nb" / "daily" / "a.ipynb", "print('a')")
+    out, lines = tmp_path / "out", []
+    common = {"data_dir": empty_data_dir(tmp_path), "out_dir": out,
+              "notebooks_dir": tmp_path / "nb", "settings": settings(retention_days=30)}
+    run("daily", date=D, **common)
+    old = D - dt.timedelta(days=31)
+    report = run("daily", date=old, echo=lines.append, **common)
+    assert report.ok and (out / "daily" / old.isoformat() / "a.html").is_file()
+    assert any(f"daily {old} is more than 30 days older" in line for line in lines)
+    run("daily", date=D - dt.timedelta(days=30), **common)
+    assert not (out / "daily" / old.isoformat()).exists()
+    assert sorted(p.name for p in (out / "daily").iterdir() if p.is_dir()) == \
+        [(D - dt.timedelta(days=30)).isoformat(), D.isoformat()]
+
+
 def test_only_reruns_one_report_and_keeps_the_others(tmp_path):
     """`--only a` replaces a's report and figures; b's files, figures and index link stay."""
     books = tmp_path / "nb" / "daily"

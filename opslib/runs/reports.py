@@ -20,7 +20,7 @@ import shutil
 import threading
 import urllib.parse
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -297,22 +297,29 @@ def last_successful(out_dir: Path, cadence: str) -> dt.date | None:
     return None
 
 
-def prune_runs(out_dir: Path, *, retention_days: int) -> list[Path]:
-    """Delete run folders more than `retention_days` older than the newest run in OUT.
+def retention_cutoff(out_dir: Path, *, retention_days: int) -> dt.date | None:
+    """The first date whose runs are kept: `retention_days` before the newest run in OUT
+    (None when there is no run)."""
+    days = [day for cadence in CADENCES for day, _ in _date_folders(out_dir, cadence)]
+    return max(days) - dt.timedelta(days=retention_days) if days else None
+
+
+def prune_runs(out_dir: Path, *, retention_days: int, keep: Collection[Path] = ()
+               ) -> list[Path]:
+    """Delete run folders more than `retention_days` older than the newest run in OUT, but
+    those in `keep` (the runs just made: a backfill's reports stay until the next run).
 
     Counting from the newest report (not from the clock) means re-running an old date
     never removes newer reports. Returns the folders removed.
     """
-    dated = [(day, folder) for cadence in CADENCES
-             for day, folder in _date_folders(out_dir, cadence)]
-    if not dated:
-        return []
-    cutoff = max(day for day, _ in dated) - dt.timedelta(days=retention_days)
+    cutoff = retention_cutoff(out_dir, retention_days=retention_days)
+    kept = {Path(folder) for folder in keep}
     removed = []
-    for day, folder in dated:
-        if day < cutoff:
-            shutil.rmtree(folder)
-            removed.append(folder)
+    for cadence in CADENCES:
+        for day, folder in _date_folders(out_dir, cadence):
+            if cutoff is not None and day < cutoff and folder not in kept:
+                shutil.rmtree(folder)
+                removed.append(folder)
     return removed
 
 

@@ -841,7 +841,14 @@ def _run_tasks(tasks: list[tuple[_Unit, Path]], units: list[_Unit], *, report: R
             finished = _finish_unit(unit, out_dir=out_dir)
             with lock:
                 report.runs.append(finished)
-                reports.prune_runs(out_dir, retention_days=settings.runs.retention_days)
+                retention = settings.runs.retention_days
+                reports.prune_runs(out_dir, retention_days=retention,
+                                   keep=[run.folder for run in report.runs])
+                cutoff = reports.retention_cutoff(out_dir, retention_days=retention)
+                if cutoff is not None and finished.date < cutoff:
+                    echo(f"note: {finished.cadence} {finished.date} is more than {retention} "
+                         f"days older than the newest report: the next run removes it (raise "
+                         f"[runs] retention_days in playbook.toml to keep it)")
                 reports.write_index(out_dir, store_name=settings.store.name,
                                     currency=settings.store.currency)
 
