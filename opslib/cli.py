@@ -204,8 +204,9 @@ IMPORT_SOURCES = ("shopify-orders", "shopify-products", "shopify-customers",
               help="Data folder to import into (tables/, raw/, rejected/ and the ledger; "
                    "default: the workspace's data/).")
 @click.option("--mapping", "mapping", default=None, type=click.Path(),
-              help="TOML mapping for SOURCE csv (see examples/mappings/); optional for "
-                   "woocommerce-orders (the shipped mapping is used).")
+              help="TOML mapping for SOURCE csv: a file, or the name of a shipped one "
+                   "(superstore, uci-online-retail, ...: see docs/data-sources.md); optional "
+                   "for woocommerce-orders (the shipped mapping is used).")
 @click.option("--settings", "settings_file", default=None, type=click.Path(),
               help=SETTINGS_HELP)
 def import_command(source: str, files: tuple[str, ...], data_dir: str, mapping: str | None,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("pyproject.toml", "README.md", "opslib", "notebooks")
+SOURCES = ("pyproject.toml", "README.md", "opslib", "notebooks", "examples")
 
 
 def _run(args: list, *, cwd: Path, env: dict, timeout: int = 900) -> str:
@@ -26,7 +26,8 @@ def _run(args: list, *, cwd: Path, env: dict, timeout: int = 900) -> str:
 
 @pytest.mark.slow
 def test_wheel_in_a_fresh_environment(tmp_path):
-    """pip wheel, pip install into a new venv, then init, demo, run daily and nbconvert."""
+    """pip wheel, pip install into a new venv, then init, demo, run daily and nbconvert;
+    then imports through the shipped mappings (WooCommerce's, and one named with --mapping)."""
     source = tmp_path / "source"  # a copy, so building leaves the working tree alone
     source.mkdir()
     for name in SOURCES:
@@ -66,3 +67,21 @@ def test_wheel_in_a_fresh_environment(tmp_path):
     errors = [o for c in executed["cells"] for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors, errors
+
+    (tmp_path / "wc.csv").write_text(
+        "Date,Order #,Status,Customer,Customer type,Product(s),Items sold,Coupon(s),Net Sales\n"
+        "2024-03-05 14:22:10,1201,Completed,Ann Lee,new,Cap,1,,12.00\n", encoding="utf-8")
+    fresh = tmp_path / "fresh"
+    out = _run([playbook, "import", "woocommerce-orders", tmp_path / "wc.csv", "--data", fresh],
+               cwd=tmp_path, env=env)
+    assert "rows read 1 = loaded 1" in out, out
+    (tmp_path / "lines.csv").write_text(
+        "Row ID,Order ID,Order Date,Ship Date,Ship Mode,Customer ID,Customer Name,Segment,"
+        "Country,City,State,Postal Code,Region,Product ID,Category,Sub-Category,Product Name,"
+        "Sales,Quantity,Discount,Profit\n"
+        "1,CA-1,11/28/2016,12/14/2016,Second Class,CG-1,Claire Gute,Consumer,United States,"
+        "Henderson,Kentucky,42420,South,FUR-1,Furniture,Bookcases,Bookcase,261.96,2,0,41.91\n",
+        encoding="utf-8")
+    out = _run([playbook, "import", "csv", tmp_path / "lines.csv", "--mapping", "superstore",
+                "--data", fresh], cwd=tmp_path, env=env)
+    assert "rows read 1 = loaded 1" in out, out

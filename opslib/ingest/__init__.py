@@ -67,13 +67,15 @@ def importer_for(source: str, mapping: str | Path | None = None) -> FileImporter
 
         return woocommerce_importer(mapping)
     if source == "csv":
-        from opslib.ingest.mapping import MappingImporter, load_mapping
+        from opslib.ingest.mapping import MappingImporter, load_mapping, \
+            shipped_mapping_names
 
         if mapping is None:
             raise BadParameter("SOURCE csv needs --mapping FILE (a TOML mapping), unless the "
                                "file's header is exactly a table's columns (the files "
                                "`playbook template` writes)",
-                               fix="Pass one of examples/mappings/*.toml or your own; see "
+                               fix="Pass your own mapping file or a shipped one by name ("
+                                   f"{', '.join(shipped_mapping_names())}); see "
                                    "docs/data-sources.md.")
         return MappingImporter(load_mapping(mapping))
     raise BadParameter(f"unknown source '{source}'", expected=f"one of {', '.join(SOURCES)}",

@@ -52,7 +52,8 @@ from opslib.ingest.rejects import Rejects
 from opslib.schema import TABLES, TYPES, table_path
 
 __all__ = ["Mapping", "MappingError", "MappingImporter", "load_mapping", "identity_mapping",
-           "country_code", "COLUMN_TYPES"]
+           "country_code", "COLUMN_TYPES", "SHIPPED_MAPPINGS", "mapping_path",
+           "shipped_mapping_names"]
 
 COLUMN_TYPES = ("text", "number", "int", "bool", "date", "timestamp")
 MERGES = ("upsert", "replace_orders", "insert_missing")
@@ -121,18 +122,44 @@ def _fail(path: Path | str, what: str, fix: str) -> MappingError:
     return MappingError(f"mapping '{Path(path).name}': {what}", file=str(path), fix=fix)
 
 
-def load_mapping(path: str | Path) -> Mapping:
-    """Read and check a mapping file; MappingError names the key that is wrong.
+# The example mappings, shipped with the package (examples/mappings/ in the repository).
+SHIPPED_MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 
-    >>> from pathlib import Path
-    >>> m = load_mapping(Path(__file__).parents[2] / "examples" / "mappings" / "superstore.toml")
-    >>> sorted(m.tables)
+
+def shipped_mapping_names() -> list[str]:
+    """The names `--mapping` accepts for the shipped mappings.
+
+    >>> "superstore" in shipped_mapping_names()
+    True
+    """
+    return sorted(p.stem for p in SHIPPED_MAPPINGS.glob("*.toml"))
+
+
+def mapping_path(mapping: str | Path) -> Path:
+    """A mapping file, or the shipped mapping of that name (with or without .toml).
+
+    >>> mapping_path("superstore").name
+    'superstore.toml'
+    """
+    path = Path(mapping)
+    if path.is_file():
+        return path
+    shipped = SHIPPED_MAPPINGS / f"{path.name.removesuffix('.toml')}.toml"
+    if path.parent == Path(".") and shipped.is_file():
+        return shipped
+    raise MissingFileError(f"mapping file '{path}' does not exist", file=str(path),
+                           fix="Pass the path of a TOML mapping, or the name of a shipped one: "
+                               f"{', '.join(shipped_mapping_names())}.")
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping file (or a shipped one, by name); MappingError names the
+    key that is wrong.
+
+    >>> sorted(load_mapping("superstore").tables)
     ['customers', 'order_lines', 'orders', 'products', 'shipments']
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(f"mapping file '{path}' does not exist", file=str(path),
-                               fix="Pass a TOML mapping (see examples/mappings/).")
+    path = mapping_path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:

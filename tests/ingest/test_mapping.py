@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from opslib.ingest import import_files
-from opslib.ingest.mapping import MappingError, load_mapping
+from opslib.errors import MissingFileError
+from opslib.ingest.mapping import SHIPPED_MAPPINGS, MappingError, load_mapping, mapping_path
 from opslib.ingest.readers import ImportFileError
 from opslib.ingest.rejects import read_rejected
 from opslib.schema import read_for_validation, table_path, validate_store
@@ -218,6 +219,23 @@ def test_uci_cancellations_become_returns_linked_to_the_sale(tmp_path, gbp_setti
     assert lines.title.to_dict() == {"536365": "WHITE HANGING HEART",
                                      "536366": "HAND WARMER"}  # the optional title column
     assert validate_store(tmp_path / "d")[1] == []
+
+
+def test_a_shipped_mapping_is_named_without_its_path(tmp_path, monkeypatch):
+    """`--mapping superstore` (or superstore.toml) is the shipped file, the same bytes as the
+    repository's example; a file of that name in the working folder wins; a path with a
+    folder is never swapped for a shipped one; an unknown name lists the shipped ones."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "mappings" / "superstore.toml"
+    monkeypatch.chdir(tmp_path)
+    for name in ("superstore", "superstore.toml"):
+        assert mapping_path(name).read_bytes() == example.read_bytes()
+        assert mapping_path(name).parent == SHIPPED_MAPPINGS
+    (tmp_path / "superstore.toml").write_text(example.read_text(encoding="utf-8"))
+    assert mapping_path("superstore.toml") == Path("superstore.toml")
+    with pytest.raises(MissingFileError, match="elsewhere.superstore.toml"):
+        mapping_path(Path("elsewhere") / "superstore.toml")
+    with pytest.raises(MissingFileError, match="woocommerce-orders"):
+        load_mapping("no-such-mapping")
 
 
 def test_woocommerce_orders_report(tmp_path, gbp_settings):
