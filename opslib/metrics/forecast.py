@@ -15,10 +15,16 @@ promotion-adjusted. Small counts are noisy: each part is measured where counts a
   of the way from 1, n the units it rests on (a year-ago week of a small shop is noisy, so
   it is not copied in full). It carries last year's Nov–Dec peak. Without a year of history
   it is 1.
-* category mix: the category's share of the store's units over the MIX_DAYS to the origin;
-  with a year of history times its seasonal ratio (share in the same weeks a year earlier ÷
-  share in the MIX_DAYS before the origin's date a year earlier), moved n ÷ (n +
-  CATEGORY_PRIOR_UNITS) of the way from 1, n the category's units in those weeks.
+* category mix: the category's share of the store's units over the MIX_DAYS to the origin,
+  shrunk toward its share over the whole MIX_DAYS blocks of the MIX_PRIOR_DAYS to the
+  origin (empirical Bayes, `_shrunk_share`: the recent share keeps weight τ² ÷ (τ² +
+  noise), noise = p(1 − p) ÷ n the multinomial noise of a MIX_DAYS share, τ² how much the
+  share truly moves between those blocks); with a year of history times its seasonal ratio
+  (share in the same weeks a year earlier ÷ share in the MIX_DAYS before the origin's date
+  a year earlier), pooled over the years back up to CATEGORY_SEASON_YEARS weighted by the
+  category's units in those weeks, moved n ÷ (n + CATEGORY_PRIOR_UNITS) of the way from 1,
+  n those units. The mix is scaled so each day's total is the unshrunk one's (the
+  shrinkage moves units between categories, not the store's total).
 * SKU share: units ÷ its category's units on the days the SKU could sell (not out of stock:
   opslib.metrics.stock's rule, a snapshot with available ≤ 0 and nothing sold) over the
   SHARE_DAYS to the origin, weighted by age: half-life SHARE_HALF_LIFE_DAYS for smooth and
@@ -77,6 +83,9 @@ SEASON_LAG_DAYS = 364
 SEASON_SMOOTH_DAYS = 14
 SEASON_PRIOR_UNITS = 300.0
 CATEGORY_PRIOR_UNITS = 200.0
+CATEGORY_SEASON_YEARS = 2  # category seasons pooled over the same weeks 1 and 2 years back
+MIX_PRIOR_DAYS = 364  # the recent category mix is shrunk toward the share over this year
+MIX_MIN_BLOCKS = 3  # MIX_DAYS blocks with sales needed to measure how much the mix moves
 PROMO_MAX_DAYS = 31
 PROMO_PRE_DAYS = 28
 PROMO_WEIGHT = 0.75
@@ -87,12 +96,12 @@ ADI_CUTOFF = 1.32  # Syntetos–Boylan: average weeks between sales
 CV2_CUTOFF = 0.49  # Syntetos–Boylan: squared coefficient of variation of sale sizes
 BACKTEST_ORIGINS = 13
 BACKTEST_SPACING_WEEKS = 3
-# History read before D: the earliest backtest origin's year back, its mix period, the
-# smoothing around the year-ago weeks and the days before a promotion that measure its
-# lift (the SKU share's year is shorter).
-_READ_DAYS = (SEASON_LAG_DAYS + MIX_DAYS + SEASON_SMOOTH_DAYS + PROMO_PRE_DAYS
-              + PROMO_MAX_DAYS + 7 * (HORIZON_WEEKS + BACKTEST_SPACING_WEEKS
-                                      * (BACKTEST_ORIGINS - 1)) + 7)
+# History read before D: the earliest backtest origin's years back (category seasons), its
+# mix period, the smoothing around the year-ago weeks and the days before a promotion that
+# measure its lift (the SKU share's year is shorter).
+_READ_DAYS = (SEASON_LAG_DAYS * CATEGORY_SEASON_YEARS + MIX_DAYS + SEASON_SMOOTH_DAYS
+              + PROMO_PRE_DAYS + PROMO_MAX_DAYS
+              + 7 * (HORIZON_WEEKS + BACKTEST_SPACING_WEEKS * (BACKTEST_ORIGINS - 1)) + 7)
 
 
 @dataclass(frozen=True)
@@ -272,27 +281,71 @@ def _store_season(total: np.ndarray, o: int, days: int) -> np.ndarray:
 
 
 def _category_mix(by_category: np.ndarray, o: int, days: int) -> np.ndarray:
-    """[category, day]: each category's share of the store's units over the MIX_DAYS to the
-    origin, times its seasonal ratio (share in the same week a year earlier ÷ share over
-    the MIX_DAYS before the origin's date a year earlier, weighted by its units)."""
-    def share(lo: int, hi: int) -> np.ndarray:
-        seen = by_category[:, max(0, lo):hi].sum(axis=1)
-        return seen / seen.sum() if seen.sum() > 0 else np.full(len(seen), np.nan)
+    """[category, day]: each category's share of the store's units, shrunk toward its
+    year-long share, times its seasonal ratio; each day's total is that of the unshrunk
+    share times the same ratios (module doc)."""
+    season = _category_season(by_category, o, days)
+    recent = np.nan_to_num(_share(by_category, o - MIX_DAYS + 1, o + 1))
+    n = min(MIX_PRIOR_DAYS, o + 1) // MIX_DAYS
+    span = by_category[:, o + 1 - n * MIX_DAYS:o + 1]
+    blocks = span.reshape(len(span), n, MIX_DAYS).sum(axis=2)[:, ::-1]  # newest first
+    blocks = blocks[:, blocks.sum(axis=0) > 0]  # those with sales
+    shrunk = _shrunk_share(blocks) if blocks.shape[1] >= MIX_MIN_BLOCKS else recent
+    mix = np.where(recent > 0, shrunk, 0.0)[:, None] * season
+    total, unshrunk = mix.sum(axis=0), (recent[:, None] * season).sum(axis=0)
+    return mix * np.divide(unshrunk, total, out=np.zeros(days), where=total > 0)
 
-    now = np.nan_to_num(share(o - MIX_DAYS + 1, o + 1))
-    out = np.repeat(now[:, None], days, axis=1)
-    last = o - SEASON_LAG_DAYS
-    if last - MIX_DAYS + 1 < 0:
-        return out
-    then = share(last - MIX_DAYS + 1, last + 1)
+
+def _share(by_category: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """[category]: share of the store's units on days lo … hi − 1 (NaN: nothing sold)."""
+    seen = by_category[:, max(0, lo):hi].sum(axis=1)
+    return seen / seen.sum() if seen.sum() > 0 else np.full(len(seen), np.nan)
+
+
+def _shrunk_share(blocks: np.ndarray) -> np.ndarray:
+    """[category]: the share in the newest block moved toward the share over all blocks.
+
+    `blocks[c, k]` are category c's units in the k-th MIX_DAYS block back from the origin
+    (newest first). With p_k the shares, p̄ the share over all blocks and n_k the store's
+    units in block k: noise_k = p̄(1 − p̄) ÷ n_k, τ² = max(0, sample variance of p_k − mean
+    noise_k), and the result is w × p_0 + (1 − w) × p̄ with w = τ² ÷ (τ² + noise_0).
+    Here p = .4, .2, .3 (p̄ = .3), noise = .0021, τ² = .01 − .0021, w = .79:
+    .79 × .4 + .21 × .3 = .379.
+
+    >>> np.round(_shrunk_share(np.array([[40.0, 20, 30], [60, 80, 70]])), 3).tolist()
+    [0.379, 0.621]
+    """
+    n = blocks.sum(axis=0)
+    p = blocks / n
+    overall = blocks.sum(axis=1) / n.sum()
+    noise = (overall * (1 - overall))[:, None] / n
+    signal = np.maximum(p.var(axis=1, ddof=1) - noise.mean(axis=1), 0.0)
+    spread = signal + noise[:, 0]
+    weight = np.divide(signal, spread, out=np.ones_like(spread), where=spread > 0)
+    return weight * p[:, 0] + (1 - weight) * overall
+
+
+def _category_season(by_category: np.ndarray, o: int, days: int) -> np.ndarray:
+    """[category, day]: each category's share in the same weeks a year (two years) earlier
+    ÷ its share over the MIX_DAYS before the origin's date then, pooled over the years
+    weighted by the category's units in those weeks, moved by their weight (module doc);
+    all 1 without a year of history."""
+    out = np.ones((len(by_category), days))
+    lasts = [o - SEASON_LAG_DAYS * year for year in range(1, CATEGORY_SEASON_YEARS + 1)
+             if o - SEASON_LAG_DAYS * year - MIX_DAYS + 1 >= 0]
     for w in range(0, days, 7):
-        lo, hi = last + 1 + w - SEASON_SMOOTH_DAYS, last + 8 + w + SEASON_SMOOTH_DAYS
-        target = share(lo, hi)
-        seen = by_category[:, max(0, lo):hi].sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.nan_to_num(np.where(then > 0, target / then, 1.0), nan=1.0)
-        trust = seen / (seen + CATEGORY_PRIOR_UNITS)
-        out[:, w:w + 7] *= (1 + trust * (ratio - 1))[:, None]
+        pooled, seen = np.zeros(len(by_category)), np.zeros(len(by_category))
+        for last in lasts:
+            then = _share(by_category, last - MIX_DAYS + 1, last + 1)
+            lo, hi = last + 1 + w - SEASON_SMOOTH_DAYS, last + 8 + w + SEASON_SMOOTH_DAYS
+            units = by_category[:, max(0, lo):hi].sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratio = np.nan_to_num(np.where(then > 0, _share(by_category, lo, hi) / then,
+                                               1.0), nan=1.0)
+            pooled += units * ratio
+            seen += units
+        ratio = np.divide(pooled, seen, out=np.ones_like(seen), where=seen > 0)
+        out[:, w:w + 7] = (1 + seen / (seen + CATEGORY_PRIOR_UNITS) * (ratio - 1))[:, None]
     return out
 
 

@@ -7,6 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opslib.metrics import forecast as fc
 from opslib.store import Window
@@ -236,3 +238,60 @@ def test_overlapping_promotions_take_the_larger_lift():
     week = daily[21:28]  # one forecast week, days 562–568: C2 and L2 start on 564
     assert week[2] / week[0] == pytest.approx(2.5)
     assert week[3:] / week[0] == pytest.approx([1.2175] * 4)
+
+
+def _two_categories(a_units, b_units):
+    """SKU a (category A) and SKU b (category B) selling `a_units` and `b_units` a day,
+    always in stock, no promotions."""
+    days = pd.date_range("2024-01-01", periods=len(a_units), freq="D")
+    units = np.array([a_units, b_units], dtype=float)
+    return fc.DemandHistory(days=days, skus=("a", "b"), categories=("A", "B"),
+                            category_of=np.array([0, 1]), units=units,
+                            available=np.full(units.shape, 50.0),
+                            incoming=np.zeros(units.shape),
+                            promotions=pd.DataFrame(columns=["promo_code", "kind",
+                                                             "first_day", "last_day"]))
+
+
+@pytest.mark.parametrize(("a_blocks", "expected"), [((40, 20, 30), 0.379),
+                                                    ((31, 29, 30), 0.300)])
+def test_category_mix_is_shrunk_toward_the_years_share(a_blocks, expected):
+    """Three 56-day blocks of 100 units each (newest first A 40, 20, 30; B the rest): A's
+    shares p = .4, .2, .3 vary by τ² = var(p) − noise = .01 − .0021 (noise = p̄(1 − p̄) ÷ n
+    = .3 × .7 ÷ 100, p̄ = .3), so the recent share .4 keeps weight .0079 ÷ (.0079 + .0021)
+    = .79: .79 × .4 + .21 × .3 = .379 of the store's units go to A (the old rule: .4).
+    With shares .31, .29, .30 the variance (.0001) is all noise: A gets the year's .3."""
+    a = np.repeat(np.array(a_blocks[::-1], dtype=float) / 56, 56)
+    history = _two_categories(a, 100 / 56 - a)
+    daily = fc.forecast_daily(history, origin=history.days[-1].date(), days=7)
+    assert daily[0] / daily.sum(axis=0) == pytest.approx([expected] * 7, abs=1e-9)
+    assert daily.sum(axis=0) == pytest.approx([100 / 56] * 7)  # the store's level unchanged
+
+
+def test_category_season_pools_the_same_weeks_two_years_back():
+    """A and B sell 10 a day each for 800 days, except A sold 20 a day in the week after
+    the origin's date a year earlier. The forecast's first week looks at those ±14 days
+    (35 days) one and two years back: a year back A had 420 of 770 units, share .5455 =
+    1.0909 × its .5 before, B .9091 × (350 units); two years back both 1 × (350 units).
+    Pooled by units: A (420 × 1.0909 + 350) ÷ 770 = 1.0496, moved 770 ÷ 970 of the way
+    from 1: 1.0394; B (350 × .9091 + 350) ÷ 700 = .9545, moved 700 ÷ 900: .9646. A's share
+    .5 × 1.0394 ÷ (.5 × 1.0394 + .5 × .9646) = .5187 (one year only: .5298)."""
+    a = np.full(800, 10.0)
+    a[799 - 364 + 1:799 - 364 + 8] = 20.0
+    history = _two_categories(a, np.full(800, 10.0))
+    daily = fc.forecast_daily(history, origin=history.days[799].date(), days=7)
+    assert daily[0] / daily.sum(axis=0) == pytest.approx([0.5187] * 7, abs=2e-4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 60), st.integers(1, 60)), min_size=3, max_size=6))
+def test_shrunk_share_lies_between_recent_and_yearly_and_trusts_more_units(blocks):
+    """Each category's shrunk share lies between its newest block's share and its share
+    over all blocks; with ten times the units (less noise) it moves toward the newest."""
+    counts = np.array(blocks, dtype=float).T
+    recent = counts[:, 0] / counts[:, 0].sum()
+    overall = counts.sum(axis=1) / counts.sum()
+    shrunk, sharper = fc._shrunk_share(counts), fc._shrunk_share(10 * counts)
+    low, high = np.minimum(recent, overall), np.maximum(recent, overall)
+    assert ((low - 1e-12 <= shrunk) & (shrunk <= high + 1e-12)).all()
+    assert (np.abs(sharper - recent) <= np.abs(shrunk - recent) + 1e-12).all()
