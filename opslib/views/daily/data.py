@@ -42,7 +42,7 @@ def as_of(store: Store, day: dt.date) -> Window:
 @functools.lru_cache(maxsize=_CACHE)
 def sales_trend(store: Store, day: dt.date, days: int) -> pd.DataFrame:
     """daily_sales for the `days` days to D (returns booked only when the table exists)."""
-    refunds = store.table("returns") if store.has("returns") else None
+    refunds = store.optional("returns")
     return sales.daily_sales(store.table("orders"), store.table("order_lines"), refunds,
                              window=lookback(as_of(store, day), days))
 
@@ -68,7 +68,7 @@ def open_orders(store: Store, day: dt.date) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=_CACHE)
 def pick_list(store: Store, day: dt.date) -> pd.DataFrame:
-    products = store.table("products") if store.has("products") else None
+    products = store.optional("products")
     return fulfilment.pick_list(store.table("orders"), store.table("order_lines"),
                                 store.table("shipments"), products, as_of=as_of(store, day))
 
@@ -154,7 +154,7 @@ def out_of_stock(store: Store, day: dt.date) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=_CACHE)
 def incoming_purchase_orders(store: Store, day: dt.date) -> pd.DataFrame:
-    products = store.table("products") if store.has("products") else None
+    products = store.optional("products")
     return stock.incoming_purchase_orders(store.table("purchase_orders"), products,
                                           as_of=as_of(store, day), horizon_days=PO_HORIZON_DAYS)
 
@@ -208,7 +208,7 @@ def ads(store: Store, day: dt.date) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=_CACHE)
 def promotions(store: Store, day: dt.date) -> pd.DataFrame:
-    orders = store.table("orders") if store.has("orders") else None
+    orders = store.optional("orders")
     return marketing.live_promotions(store.table("promotions"), orders, as_of=as_of(store, day))
 
 

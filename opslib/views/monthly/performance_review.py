@@ -63,8 +63,8 @@ def winners_losers(store: Store, day: dt.date) -> list:
     """The biggest gains and drops in net sales per SKU against the month before."""
     t = store.table
     now, before, _ = periods(store, day)
-    snapshots = t("inventory_snapshots") if store.has("inventory_snapshots") else None
-    returns = t("returns") if store.has("returns") else None
+    snapshots = store.optional("inventory_snapshots")
+    returns = store.optional("returns")
     frame = performance.winners_and_losers(t("orders"), t("order_lines"), returns,
                                            t("products"), snapshots, window=now,
                                            previous=before)
@@ -81,7 +81,7 @@ def categories(store: Store, day: dt.date) -> list:
     """Net sales per category against the month before; the rows add up to net sales."""
     t = store.table
     now, before, _ = periods(store, day)
-    returns = t("returns") if store.has("returns") else None
+    returns = store.optional("returns")
     frame = performance.category_changes(t("orders"), t("order_lines"), returns,
                                          t("products"), window=now, previous=before)
     return [table(store, frame, units=_MONEY),

@@ -67,7 +67,7 @@ def free_shipping(store: Store, day: dt.date, *,
     Pass `thresholds=[...]` to try your own (default: the quartiles of order value).
     """
     t = store.table
-    shipments = t("shipments") if store.has("shipments") else None
+    shipments = store.optional("shipments")
     frame = policy.free_shipping_what_if(t("orders"), t("order_lines"), shipments,
                                          window=periods(store, day)[0], thresholds=thresholds)
     return [table(store, frame, units={
@@ -83,7 +83,7 @@ def free_shipping(store: Store, day: dt.date, *,
 @section("Service per channel")
 def service(store: Store, day: dt.date) -> list:
     """Response and resolution times, escalations and CSAT for the month's tickets."""
-    surveys = store.table("surveys") if store.has("surveys") else None
+    surveys = store.optional("surveys")
     frame = policy.service_by_channel(store.table("tickets"), surveys,
                                       window=periods(store, day)[0])
     return [table(store, frame, units={
